@@ -15,5 +15,7 @@ function findRepoRoot(start: string): string {
 /** The checkout's root (compiled tests run from dist/test/…). */
 export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 /** Conformance data is read in place from the shared tree beside the checkout, never copied. */
-export const conformanceDir = resolve(process.env.SLIPWAY_CONFORMANCE ?? join(repoRoot, '..', 'shared', 'conformance'));
+export const conformanceDir = resolve(
+  process.env.SLIPWAY_CONFORMANCE ?? join(repoRoot, '..', 'shared', 'conformance'),
+);
 export const seedsDir = resolve(join(repoRoot, '..', 'shared', 'seeds'));

@@ -1,4 +1,116 @@
+import { writeFile } from 'node:fs/promises';
+import { Option } from 'commander';
+import { build } from '../../build/engine.js';
+import { SlipwayError } from '../../errors.js';
+import { ProgressReporter } from '../../progress/events.js';
+import { createRenderer, isProgressMode } from '../../progress/index.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, keyValues, parseFlags, repeatable } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('build');
+export const run: CommandRunner = async (args, ctx) => {
+  const cmd = dockerCommand('build', '[OPTIONS] PATH', 'Build an image from a Dockerfile')
+    .argument('[path]')
+    .addOption(repeatable('-t, --tag <name>', 'Name and optionally a tag (format: "name:tag")'))
+    .option('-f, --file <path>', 'Name of the Dockerfile (default: "PATH/Dockerfile")')
+    .addOption(repeatable('--build-arg <arg>', 'Set build-time variables'))
+    .option('--target <stage>', 'Set the target build stage to build')
+    .option('--no-cache', 'Do not use cache when building the image')
+    .addOption(repeatable('--label <label>', 'Set metadata for an image'))
+    .option('--iidfile <file>', 'Write the image ID to the file')
+    .option('-q, --quiet', 'Suppress the build output and print image ID on success')
+    .option('--platform <platform>', 'Set target platform for build')
+    .addOption(new Option('--progress <type>', 'Set type of progress output (auto, plain, tty, quiet, rawjson)').default('auto'))
+    .option('--runtime <name>', 'OCI runtime for RUN steps (runc, crun, or a path)')
+    .addOption(repeatable('-o, --output <spec>', 'Output destination (format: "type=local,dest=path")'))
+    .addOption(repeatable('--secret <spec>', 'Secret to expose to the build'))
+    .option('--pull', 'Always attempt to pull all referenced images')
+    .option('--push', 'Shorthand for "--output=type=registry"');
+  if (parseFlags(cmd, args) === 'help') return 0;
+  const o = cmd.opts<{
+    tag: string[];
+    file?: string;
+    buildArg: string[];
+    target?: string;
+    cache: boolean;
+    label: string[];
+    iidfile?: string;
+    quiet?: boolean;
+    platform?: string;
+    progress: string;
+    runtime?: string;
+    output: string[];
+    secret: string[];
+    pull?: boolean;
+    push?: boolean;
+  }>();
+  const path = cmd.args[0];
+  if (path === undefined) {
+    throw new SlipwayError('USAGE', '"slipway build" requires exactly 1 argument.', {
+      hint: "See 'slipway build --help'.",
+    });
+  }
+  if (path === '-' || /^(https?|git):\/\//.test(path)) {
+    throw new SlipwayError('UNSUPPORTED', `build context "${path}" is not supported yet: use a local directory`);
+  }
+  for (const [flag, used] of [
+    ['--output', o.output.length > 0],
+    ['--secret', o.secret.length > 0],
+    ['--pull', o.pull === true],
+    ['--push', o.push === true],
+  ] as const) {
+    if (used) throw new SlipwayError('UNSUPPORTED', `build ${flag} is not supported yet`);
+  }
+  if (o.platform !== undefined && !isHostPlatform(o.platform)) {
+    throw new SlipwayError('UNSUPPORTED', `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`);
+  }
+  const mode = o.quiet ? 'quiet' : o.progress;
+  if (!isProgressMode(mode)) throw new SlipwayError('USAGE', `invalid progress mode "${o.progress}"`);
+  const sink = createRenderer(mode);
+  const progress = new ProgressReporter(sink);
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let ok = false;
+  try {
+    const result = await build({
+      root: ctx.root,
+      contextDir: path,
+      ...(o.file ? { dockerfile: o.file } : {}),
+      tags: o.tag,
+      buildArgs: keyValues(o.buildArg, true),
+      ...(o.target ? { target: o.target } : {}),
+      noCache: !o.cache,
+      labels: keyValues(o.label, false),
+      ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: parseEpoch(epoch) } : {}),
+      ...(o.runtime ? { runtime: o.runtime } : {}),
+      progress,
+      signal: controller.signal,
+    });
+    ok = true;
+    progress.close(true);
+    if (o.iidfile) await writeFile(o.iidfile, result.imageId);
+    if (o.quiet) ctx.out(`${result.imageId}\n`);
+    return 0;
+  } finally {
+    if (!ok) progress.close(false);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+};
+
+function parseEpoch(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new SlipwayError('USAGE', `invalid SOURCE_DATE_EPOCH: ${text}`);
+  return n;
+}
+
+function hostPlatformString(): string {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
+  return `linux/${arch}`;
+}
+
+function isHostPlatform(p: string): boolean {
+  return p.split(',').every((one) => one.trim() === hostPlatformString() || one.trim() === 'local');
+}

@@ -1,0 +1,50 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chainId } from '../image/chain.js';
+import type { Digest } from '../image/digest.js';
+import type { LayerEntry } from '../layer/types.js';
+import { writeLayer } from '../layer/write-layer.js';
+import type { Store } from '../store/store.js';
+import type { LayerRef } from './cache-index.js';
+
+export interface CommitOptions {
+  sourceDateEpoch?: number;
+  compression?: 'gzip' | 'zstd' | 'none';
+}
+
+/**
+ * Turns a step's changes into a layer: the entries become a blob in the store and the
+ * directory they were read from becomes the layer's snapshot (no second extraction).
+ * A step that changed nothing adds no layer, as BuildKit drops empty diffs.
+ */
+export async function commitLayer(
+  store: Store,
+  parent: readonly LayerRef[],
+  entries: LayerEntry[],
+  snapshotDir: string,
+  scratch: string,
+  opts: CommitOptions,
+): Promise<LayerRef | undefined> {
+  if (entries.length === 0) {
+    await rm(snapshotDir, { recursive: true, force: true });
+    return undefined;
+  }
+  const tmp = join(scratch, `layer-${process.pid}-${Math.random().toString(16).slice(2)}.tar`);
+  try {
+    const blob = await writeLayer(entries, tmp, {
+      compression: opts.compression ?? 'gzip',
+      ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
+    });
+    await store.writeBlob(createReadStream(tmp), { digest: blob.digest, size: blob.size });
+    const chain = chainId([...parent.map((l) => l.diffId), blob.diffId] as Digest[])!;
+    await store.commitSnapshot(snapshotDir, chain);
+    return {
+      descriptor: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size },
+      diffId: blob.diffId,
+      chainId: chain,
+    };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

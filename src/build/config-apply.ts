@@ -1,0 +1,112 @@
+import { posix } from 'node:path';
+import { formatGoDuration } from '../dockerfile/duration.js';
+import type { Command } from '../dockerfile/instructions/types.js';
+import type { ContainerConfig, Healthcheck } from '../image/types.js';
+import { goList, goQuoteList, goSetMap } from './history.js';
+
+/** Per-stage facts BuildKit tracks beside the config while dispatching. */
+export interface StageFlags {
+  /** CMD was set in this stage: a later ENTRYPOINT must not reset it. */
+  cmdSet: boolean;
+}
+
+export const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+/** The words a CMD/ENTRYPOINT/RUN executes, wrapped in the stage's SHELL for the shell form. */
+export function withShell(config: ContainerConfig, cmdLine: string[], prependShell: boolean): string[] {
+  if (!prependShell) return [...cmdLine];
+  const shell = config.Shell && config.Shell.length ? config.Shell : DEFAULT_SHELL;
+  return [...shell, ...cmdLine];
+}
+
+/** Resolves WORKDIR as BuildKit does: relative paths join the previous WORKDIR. */
+export function resolveWorkdir(current: string | undefined, path: string): string {
+  const joined = posix.isAbsolute(path) ? path : posix.join(current || '/', path);
+  return posix.normalize(joined);
+}
+
+/**
+ * Applies an expanded metadata instruction to the container config, returning the history
+ * `created_by` text BuildKit writes for it. Returns undefined for instructions that are not
+ * config-only (RUN, COPY, ADD, WORKDIR's directory creation is the engine's).
+ */
+export function applyConfig(
+  config: ContainerConfig,
+  cmd: Command,
+  flags: StageFlags,
+  env: { configEnv: string[] },
+): { createdBy: string; author?: string } | undefined {
+  switch (cmd.kind) {
+    case 'env':
+      config.Env = env.configEnv;
+      return { createdBy: `ENV ${cmd.env.map((kv) => `${kv.key}=${kv.value}`).join(' ')}` };
+    case 'label':
+      config.Labels = { ...(config.Labels ?? {}) };
+      for (const kv of cmd.labels) config.Labels[kv.key] = kv.value;
+      return { createdBy: `LABEL ${cmd.labels.map((kv) => `${kv.key}=${kv.value}`).join(' ')}` };
+    case 'maintainer':
+      return { createdBy: `MAINTAINER ${cmd.maintainer}`, author: cmd.maintainer };
+    case 'expose': {
+      const ports = cmd.exposedPorts ?? [];
+      config.ExposedPorts = { ...(config.ExposedPorts ?? {}) };
+      for (const p of ports) config.ExposedPorts[p] = {};
+      return { createdBy: `EXPOSE ${goSetMap(ports)}` };
+    }
+    case 'cmd': {
+      const args = withShell(config, cmd.cmdLine, cmd.prependShell);
+      config.Cmd = args;
+      flags.cmdSet = true;
+      if (cmd.prependShell) config.ArgsEscaped = true;
+      return { createdBy: `CMD ${goQuoteList(args)}` };
+    }
+    case 'entrypoint': {
+      const args = withShell(config, cmd.cmdLine, cmd.prependShell);
+      config.Entrypoint = cmd.cmdLine.length === 0 && !cmd.prependShell ? null : args;
+      if (!flags.cmdSet) config.Cmd = null;
+      if (cmd.prependShell) config.ArgsEscaped = true;
+      return { createdBy: `ENTRYPOINT ${goQuoteList(args)}` };
+    }
+    case 'volume':
+      config.Volumes = { ...(config.Volumes ?? {}) };
+      for (const v of cmd.volumes) config.Volumes[v] = {};
+      return { createdBy: `VOLUME ${goList(cmd.volumes)}` };
+    case 'user':
+      config.User = cmd.user;
+      return { createdBy: `USER ${cmd.user}` };
+    case 'arg':
+      return {
+        createdBy: `ARG ${cmd.args.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`,
+      };
+    case 'onbuild':
+      config.OnBuild = [...(config.OnBuild ?? []), cmd.expression];
+      return { createdBy: `ONBUILD ${cmd.expression}` };
+    case 'stopsignal':
+      config.StopSignal = cmd.signal;
+      return { createdBy: `STOPSIGNAL ${cmd.signal}` };
+    case 'healthcheck': {
+      const h = cmd.health;
+      const hc: Healthcheck = { Test: h.test };
+      if (h.interval) hc.Interval = Number(h.interval);
+      if (h.timeout) hc.Timeout = Number(h.timeout);
+      if (h.startPeriod) hc.StartPeriod = Number(h.startPeriod);
+      if (h.startInterval) hc.StartInterval = Number(h.startInterval);
+      if (h.retries) hc.Retries = h.retries;
+      config.Healthcheck = hc;
+      return { createdBy: `HEALTHCHECK ${healthText(h.test, hc)}` };
+    }
+    case 'shell':
+      config.Shell = [...cmd.shell];
+      return { createdBy: `SHELL ${goList(cmd.shell)}` };
+    default:
+      return undefined;
+  }
+}
+
+/** Go's %v of *container.HealthConfig, which BuildKit prints into history. */
+function healthText(test: string[], hc: Healthcheck): string {
+  const dur = (ns: number | undefined) => formatGoDuration(BigInt(ns ?? 0));
+  const durations = [hc.Interval, hc.Timeout, hc.StartPeriod, hc.StartInterval].map((d) => `"${dur(d)}"`);
+  const retries = hc.Retries ?? 0;
+  const retriesRune = retries < 0x20 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
+  return `&{${goQuoteList(test)} ${durations.join(' ')} ${retriesRune}}`;
+}

@@ -1,0 +1,337 @@
+import { constants } from 'node:fs';
+import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { SlipwayError } from '../errors.js';
+
+/**
+ * COPY/ADD file semantics (BuildKit's file op with CopyDirContentsOnly, AllowWildcard and
+ * CreateDestPath): the result is written into a staging directory laid out as the new layer,
+ * so the same directory becomes both the layer's tarball and its snapshot.
+ */
+
+export interface SourceTree {
+  /** Absolute host directory the source paths are relative to. */
+  root: string;
+  /** Context sources belong to the user running the build: Docker gives them uid/gid 0. */
+  resetOwnership: boolean;
+  /** Paths (relative, posix) the tree may serve; undefined = everything under root. */
+  includes?: (relPath: string) => boolean;
+}
+
+export interface Ownership {
+  uid: number;
+  gid: number;
+}
+
+export interface CopySpec {
+  /** Source words as expanded, relative to the tree root; may hold wildcards. */
+  sources: string[];
+  /** Destination as written after expansion. */
+  dest: string;
+  /** The stage's WORKDIR, against which a relative destination resolves. */
+  workdir: string;
+  chown?: Ownership;
+  /** Maps a source mode to the copied mode (for --chmod); receives the full st_mode. */
+  chmod?: (mode: number, isDir: boolean) => number;
+  excludes: string[];
+  parents: boolean;
+  /** mtime (seconds) for directories the copy creates. */
+  createdDirTime: number;
+  /** Clamp copied files' mtimes to this epoch (SOURCE_DATE_EPOCH), if set. */
+  clampTime?: number;
+  /** Instruction name for error messages (COPY or ADD). */
+  instruction: string;
+}
+
+export interface ImageView {
+  /** A read-only directory holding the image's merged filesystem before this step. */
+  root: string;
+}
+
+export type GlobMatcher = (pattern: string, name: string) => boolean;
+
+export interface CopyResult {
+  /** Image paths (absolute, posix) written into the staging dir. */
+  written: string[];
+}
+
+const WILDCARD = /[*?[\\]/;
+
+export function hasWildcard(p: string): boolean {
+  return WILDCARD.test(p);
+}
+
+/** Resolves the destination against WORKDIR the way Docker does, keeping a trailing slash meaningful. */
+export function resolveDest(dest: string, workdir: string): { path: string; isDir: boolean } {
+  const isDir = dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+  const abs = posix.isAbsolute(dest) ? dest : posix.join(workdir || '/', dest);
+  return { path: posix.normalize(abs), isDir };
+}
+
+/** Matches the source words against the tree, as BuildKit's copy with AllowWildcard. */
+export async function expandSources(
+  tree: SourceTree,
+  sources: string[],
+  match: GlobMatcher,
+  instruction: string,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const raw of sources) {
+    const cleaned = posix.normalize(`/${raw}`).slice(1);
+    if (cleaned.startsWith('..')) {
+      throw new SlipwayError('BUILD', `${instruction} failed: forbidden path outside the build context: ${raw}`);
+    }
+    if (!hasWildcard(cleaned)) {
+      const p = cleaned === '' ? '.' : cleaned;
+      if (p !== '.' && tree.includes && !tree.includes(p) && !(await hasIncludedBelow(tree, p))) {
+        throw notFound(instruction, raw);
+      }
+      try {
+        await lstat(join(tree.root, p));
+      } catch {
+        throw notFound(instruction, raw);
+      }
+      out.push(p);
+      continue;
+    }
+    const matches = await globTree(tree, cleaned, match);
+    if (matches.length === 0) throw notFound(instruction, raw);
+    out.push(...matches);
+  }
+  return out;
+}
+
+async function hasIncludedBelow(tree: SourceTree, dir: string): Promise<boolean> {
+  try {
+    const st = await lstat(join(tree.root, dir));
+    if (!st.isDirectory()) return false;
+  } catch {
+    return false;
+  }
+  const names = await readdir(join(tree.root, dir));
+  for (const n of names) {
+    const child = `${dir}/${n}`;
+    if (tree.includes?.(child) || (await hasIncludedBelow(tree, child))) return true;
+  }
+  return false;
+}
+
+function notFound(instruction: string, raw: string): SlipwayError {
+  return new SlipwayError(
+    'BUILD',
+    `failed to compute cache key: failed to calculate checksum of ref: "/${raw.replace(/^\/+/, '')}": not found`,
+    { hint: `${instruction} source must exist in the build context and not be excluded by .dockerignore` },
+  );
+}
+
+async function globTree(tree: SourceTree, pattern: string, match: GlobMatcher): Promise<string[]> {
+  const parts = pattern.split('/');
+  let current = [''];
+  for (const part of parts) {
+    const next: string[] = [];
+    for (const base of current) {
+      if (!hasWildcard(part)) {
+        const p = base ? `${base}/${part}` : part;
+        try {
+          await lstat(join(tree.root, p));
+          next.push(p);
+        } catch {}
+        continue;
+      }
+      let names: string[];
+      try {
+        names = (await readdir(join(tree.root, base || '.'))).sort();
+      } catch {
+        continue;
+      }
+      for (const n of names) if (match(part, n)) next.push(base ? `${base}/${n}` : n);
+    }
+    current = next;
+  }
+  return current.filter((p) => !tree.includes || tree.includes(p));
+}
+
+/**
+ * Copies the sources into `staging` (a directory laid out like the image root), creating the
+ * destination and its missing parents the way BuildKit does.
+ */
+export async function copyInto(
+  spec: CopySpec,
+  tree: SourceTree,
+  image: ImageView,
+  staging: string,
+  match: GlobMatcher,
+): Promise<CopyResult> {
+  const sources = await expandSources(tree, spec.sources, match, spec.instruction);
+  const dest = resolveDest(spec.dest, spec.workdir);
+  const multiple = sources.length > 1 || spec.sources.some(hasWildcard);
+  if (multiple && !dest.isDir && !(await isDirIn(image.root, dest.path))) {
+    if (sources.length > 1) {
+      throw new SlipwayError(
+        'BUILD',
+        `When using ${spec.instruction} with more than one source file, the destination must be a directory and end with a /`,
+      );
+    }
+  }
+  const copier = new Copier(spec, tree, image, staging, match);
+  for (const src of sources) {
+    const st = await lstat(join(tree.root, src));
+    const rel = spec.parents ? posix.dirname(src) : '';
+    if (st.isDirectory()) {
+      const target = spec.parents && src !== '.' ? posix.join(dest.path, src) : dest.path;
+      await copier.ensureDir(target, true);
+      await copier.copyDirContents(src, target);
+    } else {
+      let target: string;
+      if (dest.isDir || multiple || (await isDirIn(image.root, dest.path)) || copier.isStagedDir(dest.path)) {
+        target = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(src));
+      } else target = dest.path;
+      await copier.ensureDir(posix.dirname(target), true);
+      await copier.copyEntry(src, target);
+    }
+  }
+  return { written: copier.written };
+}
+
+async function isDirIn(root: string, imagePath: string): Promise<boolean> {
+  try {
+    return (await lstat(join(root, imagePath))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+class Copier {
+  readonly written: string[] = [];
+  private readonly stagedDirs = new Set<string>(['/']);
+  private readonly hardlinks = new Map<string, string>();
+
+  constructor(
+    private readonly spec: CopySpec,
+    private readonly tree: SourceTree,
+    private readonly image: ImageView,
+    private readonly staging: string,
+    private readonly match: GlobMatcher,
+  ) {}
+
+  isStagedDir(p: string): boolean {
+    return this.stagedDirs.has(p);
+  }
+
+  /** Creates `dir` and its parents in staging; existing image dirs keep their metadata. */
+  async ensureDir(dir: string, createdByCopy: boolean): Promise<void> {
+    if (this.stagedDirs.has(dir)) return;
+    await this.ensureDir(posix.dirname(dir), createdByCopy);
+    const target = join(this.staging, dir);
+    let existing: import('node:fs').Stats | undefined;
+    try {
+      existing = await lstat(join(this.image.root, dir));
+    } catch {}
+    if (existing && !existing.isDirectory()) {
+      throw new SlipwayError('BUILD', `${this.spec.instruction} failed: cannot copy to ${dir}: not a directory`);
+    }
+    await mkdir(target, { recursive: false }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    if (existing) {
+      await chmod(target, existing.mode & 0o7777);
+      await lchown(target, existing.uid, existing.gid);
+      await utimes(target, existing.atime, existing.mtime);
+    } else {
+      await chmod(target, 0o755);
+      const owner = this.spec.chown ?? { uid: 0, gid: 0 };
+      await lchown(target, owner.uid, owner.gid);
+      await utimes(target, this.spec.createdDirTime, this.spec.createdDirTime);
+    }
+    this.stagedDirs.add(dir);
+    this.written.push(dir);
+  }
+
+  async copyDirContents(srcDir: string, targetDir: string): Promise<void> {
+    const names = (await readdir(join(this.tree.root, srcDir))).sort();
+    for (const name of names) {
+      const src = srcDir === '.' ? name : `${srcDir}/${name}`;
+      if (this.tree.includes && !this.tree.includes(src)) {
+        const st = await lstat(join(this.tree.root, src));
+        if (!st.isDirectory() || !(await hasIncludedBelow(this.tree, src))) continue;
+      }
+      if (this.excluded(src)) continue;
+      await this.copyEntry(src, posix.join(targetDir, name));
+    }
+    await this.finishDir(srcDir, targetDir);
+  }
+
+  private excluded(src: string): boolean {
+    return this.spec.excludes.some((pattern) => {
+      const parts = src.split('/');
+      for (let i = 1; i <= parts.length; i++) if (this.match(pattern, parts.slice(0, i).join('/'))) return true;
+      return false;
+    });
+  }
+
+  /** Applies the source dir's metadata to its copy once its children are written (children bump mtime). */
+  private async finishDir(srcDir: string, targetDir: string): Promise<void> {
+    const st = await lstat(join(this.tree.root, srcDir));
+    const target = join(this.staging, targetDir);
+    await chmod(target, this.mode(st.mode, true));
+    const owner = this.owner(st.uid, st.gid);
+    await lchown(target, owner.uid, owner.gid);
+    await utimes(target, st.atime, this.clamp(st.mtimeMs / 1000));
+  }
+
+  async copyEntry(src: string, target: string): Promise<void> {
+    const from = join(this.tree.root, src);
+    const to = join(this.staging, target);
+    const st = await lstat(from);
+    const owner = this.owner(st.uid, st.gid);
+    const mtime = this.clamp(st.mtimeMs / 1000);
+    if (st.isDirectory()) {
+      await mkdir(to, { recursive: true });
+      this.stagedDirs.add(target);
+      this.written.push(target);
+      await this.copyDirContents(src, target);
+      return;
+    }
+    await removeIfPresent(to);
+    if (st.isSymbolicLink()) {
+      await symlink(await readlink(from), to);
+      await lchown(to, owner.uid, owner.gid);
+    } else if (st.isFile()) {
+      const inode = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? this.hardlinks.get(inode) : undefined;
+      if (first !== undefined) {
+        await link(first, to);
+      } else {
+        await copyFile(from, to, constants.COPYFILE_FICLONE);
+        if (st.nlink > 1) this.hardlinks.set(inode, to);
+        await chmod(to, this.mode(st.mode, false));
+        await lchown(to, owner.uid, owner.gid);
+        await utimes(to, st.atime, mtime);
+      }
+    } else {
+      throw new SlipwayError(
+        'BUILD',
+        `${this.spec.instruction} failed: ${src} is a special file (device, socket or fifo) and cannot be copied`,
+      );
+    }
+    this.written.push(target);
+  }
+
+  private mode(mode: number, isDir: boolean): number {
+    return this.spec.chmod ? this.spec.chmod(mode, isDir) & 0o7777 : mode & 0o7777;
+  }
+
+  private owner(uid: number, gid: number): Ownership {
+    if (this.spec.chown) return this.spec.chown;
+    return this.tree.resetOwnership ? { uid: 0, gid: 0 } : { uid, gid };
+  }
+
+  private clamp(seconds: number): number {
+    const t = Math.floor(seconds);
+    return this.spec.clampTime !== undefined && t > this.spec.clampTime ? this.spec.clampTime : seconds;
+  }
+}
+
+async function removeIfPresent(p: string): Promise<void> {
+  await rm(p, { recursive: true, force: true });
+}

@@ -1,0 +1,783 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, join, posix, relative, resolve } from 'node:path';
+import { ContextHasher, type ContextEntry, digestSelection, IgnoreMatcher, readIgnoreFile, walkContext } from '../context/index.js';
+import { compilePattern } from '../context/pattern.js';
+import { parseDockerfile } from '../dockerfile/parser.js';
+import { applyChmod } from '../dockerfile/chmod.js';
+import type { AddCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
+import type { StageScope } from '../dockerfile/instructions/scope.js';
+import { type BuildPlan, createStageScope, type PlannedStage, planBuild } from '../dockerfile/plan.js';
+import { hostPlatform } from '../dockerfile/instructions/platform.js';
+import { SlipwayError } from '../errors.js';
+import { chainIds } from '../image/chain.js';
+import type { Digest } from '../image/digest.js';
+import { normalizeReference } from '../image/reference.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
+import { entriesFromDir } from '../layer/walk.js';
+import type { ProgressReporter, Vertex } from '../progress/events.js';
+import { lookupUserGroupForChown } from '../runtime/users.js';
+import type { ExtraMount } from '../runtime/spec.js';
+import { OciRuntime } from '../runtime/runc.js';
+import { Store } from '../store/store.js';
+import { CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
+import { type CacheKeyParts, cacheKey } from './cachekey.js';
+import { commitLayer } from './commit.js';
+import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
+import { copyInto, hasWildcard, type SourceTree } from './copy.js';
+import { HISTORY_COMMENT, runCreatedBy } from './history.js';
+import { ensureSnapshots, openView } from './rootfs.js';
+import { runStep } from './run-step.js';
+
+export interface BuildOptions {
+  root: string;
+  contextDir: string;
+  /** Dockerfile path; default `<context>/Dockerfile`. `-` is not supported here: pass `dockerfileText`. */
+  dockerfile?: string;
+  dockerfileText?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  labels?: Record<string, string>;
+  sourceDateEpoch?: number;
+  runtime?: string;
+  progress: ProgressReporter;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  imageId: string;
+  manifestDigest: string;
+  names: string[];
+}
+
+/** The state of a stage after an instruction: everything the next one and the exporter need. */
+interface StageState {
+  key: string;
+  layers: LayerRef[];
+  image: ImageConfig;
+  config: ContainerConfig;
+  history: HistoryEntry[];
+  scope: StageScope;
+  flags: StageFlags;
+}
+
+const STEP_KINDS = new Set(['run', 'copy', 'add', 'workdir']);
+
+/** Builds a Dockerfile into an image in the local store. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const engine = await Engine.create(opts);
+  return engine.run();
+}
+
+class Engine {
+  private readonly stageResults = new Map<number, Promise<StageState>>();
+  private contextEntries: Promise<ContextEntry[]> | undefined;
+  private hasher: ContextHasher | undefined;
+  private readonly globCache = new Map<string, (name: string) => boolean>();
+  private runtime: OciRuntime | undefined;
+  private readonly scratch: string;
+
+  private constructor(
+    private readonly opts: BuildOptions,
+    private readonly store: Store,
+    private readonly cache: CacheIndex,
+    private readonly plan: BuildPlan,
+    private readonly dockerfileName: string,
+    private readonly matcher: IgnoreMatcher,
+  ) {
+    this.scratch = store.paths.tmp;
+  }
+
+  static async create(opts: BuildOptions): Promise<Engine> {
+    const progress = opts.progress;
+    const contextDir = resolve(opts.contextDir);
+    const ctxStat = await stat(contextDir).catch(() => undefined);
+    if (!ctxStat?.isDirectory()) {
+      throw new SlipwayError('CONTEXT', `unable to prepare context: path "${opts.contextDir}" not found`);
+    }
+    const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, 'Dockerfile');
+    const dockerfileName = opts.dockerfile ? basename(opts.dockerfile) : 'Dockerfile';
+    const v1 = progress.start(`[internal] load build definition from ${dockerfileName}`);
+    let text: string;
+    if (opts.dockerfileText !== undefined) text = opts.dockerfileText;
+    else {
+      try {
+        text = await readFile(dockerfilePath, 'utf8');
+      } catch {
+        v1.fail('not found');
+        throw new SlipwayError(
+          'CONTEXT',
+          `failed to read dockerfile: open ${relative(process.cwd(), dockerfilePath) || dockerfilePath}: no such file or directory`,
+        );
+      }
+    }
+    v1.status(`transferring dockerfile: ${Buffer.byteLength(text)}B done`);
+    v1.done();
+    const ast = parseDockerfile(text, { file: dockerfileName });
+    const plan = planBuild(ast, {
+      buildArgs: opts.buildArgs ?? {},
+      ...(opts.target ? { target: opts.target } : {}),
+      platform: hostPlatform(),
+      file: dockerfileName,
+    });
+    for (const w of plan.warnings) {
+      progress.warn(w.line ? `${w.message} (line ${w.line})` : w.message);
+    }
+    const v2 = progress.start('[internal] load .dockerignore');
+    const ignore = await readIgnoreFile(contextDir, opts.dockerfile ? dockerfilePath : undefined);
+    v2.status(`transferring context: ${ignore.patterns.length ? 'done' : '2B done'}`);
+    v2.done();
+    const store = await Store.open(opts.root, { extraRoots: () => cacheRoots(opts.root) });
+    const cache = await CacheIndex.open(opts.root);
+    const engine = new Engine(
+      { ...opts, contextDir },
+      store,
+      cache,
+      plan,
+      dockerfileName,
+      new IgnoreMatcher(ignore.patterns),
+    );
+    return engine;
+  }
+
+  async run(): Promise<BuildResult> {
+    const { plan } = this;
+    try {
+      const final = await this.stage(plan.target);
+      const result = await this.export(final);
+      return result;
+    } finally {
+      await this.hasher?.save().catch(() => {});
+      await this.store.close();
+    }
+  }
+
+  private stage(index: number): Promise<StageState> {
+    let p = this.stageResults.get(index);
+    if (!p) {
+      p = this.buildStage(this.plan.stages[index]!);
+      // Avoid an unhandled rejection when a stage fails before anyone awaits it.
+      p.catch(() => {});
+      this.stageResults.set(index, p);
+    }
+    return p;
+  }
+
+  private stageLabel(stage: PlannedStage, step: number, total: number): string {
+    return `[${stage.displayName ? `${stage.displayName} ` : ''}${step}/${total}]`;
+  }
+
+  private async buildStage(stage: PlannedStage): Promise<StageState> {
+    // Stages this one reads from start now, so independent stages build in parallel.
+    for (const dep of stage.dependsOn) void this.stage(dep);
+    const total = 1 + stage.instructions.filter((c) => STEP_KINDS.has(c.kind)).length;
+    let state = await this.baseState(stage, this.stageLabel(stage, 1, total));
+    let step = 1;
+    for (const cmd of stage.instructions) {
+      if (this.opts.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
+      const isStep = STEP_KINDS.has(cmd.kind);
+      if (isStep) step++;
+      const label = isStep ? `${this.stageLabel(stage, step, total)} ${cmd.original}` : '';
+      state = await this.dispatch(state, cmd, label);
+    }
+    return state;
+  }
+
+  private async baseState(stage: PlannedStage, label: string): Promise<StageState> {
+    const base = stage.base;
+    const platform = this.plan.targetPlatform;
+    if (base.kind === 'stage') {
+      const parent = await this.stage(base.index);
+      const v = this.opts.progress.start(`${label} FROM ${this.plan.stages[base.index]!.name || base.index}`);
+      v.done();
+      return {
+        ...parent,
+        layers: [...parent.layers],
+        config: structuredClone(parent.config),
+        history: [...parent.history],
+        image: structuredClone(parent.image),
+        scope: parent.scope.fork(),
+        flags: { cmdSet: false },
+      };
+    }
+    if (base.kind === 'scratch') {
+      const image: ImageConfig = {
+        architecture: platform.architecture,
+        os: platform.os,
+        rootfs: { type: 'layers', diff_ids: [] },
+      };
+      if (platform.variant) image.variant = platform.variant;
+      return {
+        key: cacheKey({ parent: '', op: 'FROM scratch', args: {}, inputs: [], platform: formatPlat(platform) }),
+        layers: [],
+        image,
+        config: {},
+        history: [],
+        scope: createStageScope(this.plan, []),
+        flags: { cmdSet: false },
+      };
+    }
+    const refText = base.ref;
+    let normalized: string;
+    try {
+      normalized = normalizeReference(refText);
+    } catch (e) {
+      throw located(e, stage.from.range.start, this.dockerfileName);
+    }
+    const meta = this.opts.progress.start(`[internal] load metadata for ${normalized}`);
+    const record = await this.store.tryResolve(refText);
+    if (!record) {
+      meta.fail('not found');
+      throw new SlipwayError(
+        'BUILD',
+        `failed to resolve source metadata for ${normalized}: image not found in the local store`,
+        {
+          file: this.dockerfileName,
+          line: stage.from.range.start.line,
+          column: stage.from.range.start.column,
+          hint: `import or pull "${refText}" first (slipway import / slipway pull)`,
+        },
+      );
+    }
+    meta.done();
+    const v = this.opts.progress.start(`${label} FROM ${normalized}`);
+    const manifest = await this.store.readManifest(record.manifestDigest);
+    const image = structuredClone(record.config);
+    const diffIds = image.rootfs.diff_ids as Digest[];
+    const chains = chainIds(diffIds);
+    const layers: LayerRef[] = manifest.layers.map((d, i) => ({
+      descriptor: d,
+      diffId: diffIds[i]!,
+      chainId: chains[i]!,
+    }));
+    if (image.config?.OnBuild?.length) {
+      v.fail('unsupported');
+      throw new SlipwayError('UNSUPPORTED', `base image ${normalized} has ONBUILD triggers: not supported yet`, {
+        file: this.dockerfileName,
+        line: stage.from.range.start.line,
+      });
+    }
+    v.done();
+    return {
+      key: cacheKey({
+        parent: '',
+        op: `FROM ${record.manifestDigest}`,
+        args: {},
+        inputs: [],
+        platform: formatPlat(platform),
+      }),
+      layers,
+      image,
+      config: structuredClone(image.config ?? {}),
+      history: [...(image.history ?? [])],
+      scope: createStageScope(this.plan, image.config?.Env ?? []),
+      flags: { cmdSet: false },
+    };
+  }
+
+  private async dispatch(state: StageState, raw: Command, label: string): Promise<StageState> {
+    const { instruction: cmd } = state.scope.dispatch(raw);
+    const args = this.usedArgValues(state, cmd.usedArgs ?? []);
+    const platform = formatPlat(this.plan.targetPlatform);
+    if (cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir') {
+      return this.layerStep(state, cmd, label, args, platform);
+    }
+    const config = structuredClone(state.config);
+    const applied = applyConfig(config, cmd, state.flags, { configEnv: state.scope.configEnv() });
+    if (!applied) throw new SlipwayError('UNSUPPORTED', `${cmd.name.toUpperCase()} is not supported yet`);
+    const parts: CacheKeyParts = { parent: state.key, op: applied.createdBy, args, inputs: [], platform };
+    const key = cacheKey(parts);
+    // Config-only steps are cached too: their history times must not change on a no-op rebuild.
+    let record = this.opts.noCache ? undefined : await this.cache.get(key);
+    if (!record) {
+      record = { key, parts, config, history: this.historyEntry(applied.createdBy, true), createdAt: new Date().toISOString() };
+      await this.cache.put(record);
+    }
+    const image = applied.author === undefined ? state.image : { ...state.image, author: applied.author };
+    return { ...state, key, image, config: record.config, history: [...state.history, record.history] };
+  }
+
+  private historyEntry(createdBy: string, empty: boolean): HistoryEntry {
+    const entry: HistoryEntry = { created: this.now(), created_by: createdBy, comment: HISTORY_COMMENT };
+    if (empty) entry.empty_layer = true;
+    return entry;
+  }
+
+  private now(): string {
+    const epoch = this.opts.sourceDateEpoch;
+    return epoch === undefined ? new Date().toISOString() : new Date(epoch * 1000).toISOString();
+  }
+
+  /** Values of the build args an instruction used; args it could see but did not use stay out of its key. */
+  private usedArgValues(state: StageState, used: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    const declared = new Map(state.scope.args().map((a) => [a.key, a.value]));
+    for (const name of used) {
+      const v = declared.get(name);
+      if (v !== undefined) out[name] = v;
+    }
+    return out;
+  }
+
+  private async layerStep(
+    state: StageState,
+    cmd: RunCmd | CopyCmd | AddCmd | Extract<Command, { kind: 'workdir' }>,
+    label: string,
+    args: Record<string, string>,
+    platform: string,
+  ): Promise<StageState> {
+    const config = structuredClone(state.config);
+    let createdBy: string;
+    let inputs: string[] = [];
+    if (cmd.kind === 'workdir') {
+      config.WorkingDir = resolveWorkdir(config.WorkingDir, cmd.path);
+      createdBy = `WORKDIR ${config.WorkingDir}`;
+    } else if (cmd.kind === 'run') {
+      createdBy = runCreatedBy(this.runArgs(config, cmd), this.runHistoryArgs(state));
+      inputs = [`env:${state.scope.runEnv().join('\0')}`, `user:${config.User ?? ''}`, `cwd:${config.WorkingDir ?? ''}`];
+      if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`, `network:${cmd.network}`);
+      else if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
+    } else {
+      createdBy = copyCreatedBy(cmd);
+      inputs = await this.copyInputs(state, cmd);
+      inputs.push(`chown:${cmd.chown}`, `chmod:${cmd.chmod}`, `cwd:${config.WorkingDir ?? ''}`);
+    }
+    const parts: CacheKeyParts = { parent: state.key, op: createdBy, args, inputs, platform };
+    const key = cacheKey(parts);
+    const v = this.opts.progress.start(label);
+    let record = this.opts.noCache ? undefined : await this.cache.get(key);
+    if (record?.layer && !(await this.store.hasBlob(record.layer.descriptor.digest))) record = undefined;
+    if (record) {
+      v.cached();
+    } else {
+      try {
+        const layer = await this.execute(state, cmd, config, v);
+        record = {
+          key,
+          parts,
+          ...(layer ? { layer } : {}),
+          config,
+          history: this.historyEntry(createdBy, layer === undefined),
+          createdAt: new Date().toISOString(),
+        };
+        await this.cache.put(record);
+        v.done();
+      } catch (e) {
+        v.fail(e instanceof SlipwayError ? e.message : String(e));
+        throw e;
+      }
+    }
+    return this.advance(state, record);
+  }
+
+  private advance(state: StageState, record: StepRecord): StageState {
+    return {
+      ...state,
+      key: record.key,
+      layers: record.layer ? [...state.layers, record.layer] : state.layers,
+      config: record.config,
+      history: [...state.history, record.history],
+    };
+  }
+
+  private runArgs(config: ContainerConfig, cmd: RunCmd): string[] {
+    if (cmd.files.length > 0) {
+      const script = cmd.files[0]!;
+      if (cmd.prependShell && cmd.cmdLine.length === 1 && /^<<-?["']?\w+["']?$/.test(cmd.cmdLine[0]!.trim())) {
+        return withShell(config, [script.data], true);
+      }
+    }
+    return withShell(config, cmd.cmdLine, cmd.prependShell);
+  }
+
+  /** BuildKit lists the build args a RUN can see (and the env does not override) in its history. */
+  private runHistoryArgs(state: StageState): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const a of state.scope.args()) {
+      if (a.value === undefined) continue;
+      out.push([a.key, a.value]);
+    }
+    return out;
+  }
+
+  private async execute(
+    state: StageState,
+    cmd: RunCmd | CopyCmd | AddCmd | Extract<Command, { kind: 'workdir' }>,
+    config: ContainerConfig,
+    v: Vertex,
+  ): Promise<LayerRef | undefined> {
+    switch (cmd.kind) {
+      case 'workdir':
+        return this.executeWorkdir(state, config.WorkingDir ?? '/');
+      case 'run':
+        return this.executeRun(state, cmd, config, v);
+      default:
+        return this.executeCopy(state, cmd, config);
+    }
+  }
+
+  private async executeWorkdir(state: StageState, dir: string): Promise<LayerRef | undefined> {
+    const view = await openView(this.store, state.layers, this.scratch);
+    const staging = await this.store.createSnapshotTemp();
+    try {
+      const exists = await stat(join(view.root, dir))
+        .then((s) => s.isDirectory())
+        .catch(() => false);
+      if (!exists && dir !== '/') {
+        await mkdirLikeBuildkit(view.root, staging, dir, this.createdTime());
+      }
+    } finally {
+      await view.release();
+    }
+    const entries = await entriesFromDir(staging, { xattrs: 'none' });
+    return commitLayer(this.store, state.layers, entries, staging, this.scratch, this.commitOpts());
+  }
+
+  private createdTime(): number {
+    return this.opts.sourceDateEpoch ?? Math.floor(Date.now() / 1000);
+  }
+
+  private commitOpts(): { sourceDateEpoch?: number } {
+    return this.opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: this.opts.sourceDateEpoch };
+  }
+
+  private async executeRun(state: StageState, cmd: RunCmd, config: ContainerConfig, v: Vertex): Promise<LayerRef | undefined> {
+    if (cmd.security === 'insecure') {
+      throw new SlipwayError('UNSUPPORTED', 'RUN --security=insecure is not supported yet');
+    }
+    if (cmd.devices.length) throw new SlipwayError('UNSUPPORTED', 'RUN --device is not supported yet');
+    const mounts: ExtraMount[] = [];
+    for (const m of cmd.mounts ?? []) {
+      if (m.type === 'tmpfs') {
+        mounts.push({ type: 'tmpfs', destination: m.target, ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}) });
+      } else if (m.type === 'cache' && !m.from) {
+        const id = m.id || m.target;
+        const dir = join(this.opts.root, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+        await mkdir(dir, { recursive: true });
+        mounts.push({ type: 'bind', source: dir, destination: m.target, readonly: m.readOnly });
+      } else {
+        throw new SlipwayError('UNSUPPORTED', `RUN --mount=type=${m.type}${m.from ? ',from=…' : ''} is not supported yet`);
+      }
+    }
+    const lowerDirs = await ensureSnapshots(this.store, state.layers);
+    this.runtime ??= OciRuntime.resolve(this.opts.runtime);
+    const env = [...state.scope.runEnv()];
+    for (const [k, val] of Object.entries(this.plan.proxyEnv)) env.push(`${k}=${val}`);
+    const out = await runStep({
+      store: this.store,
+      lowerDirs,
+      args: this.runArgs(config, cmd),
+      env,
+      cwd: config.WorkingDir || '/',
+      user: config.User ?? '',
+      network: cmd.network,
+      mounts,
+      runtime: this.runtime,
+      onOutput: (stream, line) => v.log(stream, `${line}\n`),
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    });
+    return commitLayer(this.store, state.layers, out.entries, out.upperDir, this.scratch, this.commitOpts());
+  }
+
+  private matcherFor(pattern: string): (name: string) => boolean {
+    let m = this.globCache.get(pattern);
+    if (!m) {
+      const compiled = compilePattern(pattern);
+      m = (name: string) => compiled.test(name);
+      this.globCache.set(pattern, m);
+    }
+    return m;
+  }
+
+  private context(): Promise<ContextEntry[]> {
+    if (!this.contextEntries) {
+      const v = this.opts.progress.start('[internal] load build context');
+      this.contextEntries = (async () => {
+        const entries = await walkContext(this.opts.contextDir, this.matcher);
+        this.hasher = await ContextHasher.open(join(this.opts.root, 'cache', 'context-digests.bin'));
+        const bytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+        v.status(`transferring context: ${humanBytes(bytes)} done`);
+        v.done();
+        return entries;
+      })();
+    }
+    return this.contextEntries;
+  }
+
+  /** Content digests of what a COPY/ADD reads, so the key changes exactly when its inputs do. */
+  private async copyInputs(state: StageState, cmd: CopyCmd | AddCmd): Promise<string[]> {
+    const inputs: string[] = [];
+    if (cmd.sourceContents.length) {
+      for (const c of cmd.sourceContents) inputs.push(`heredoc:${c.path}:${sha(c.data)}`);
+      return inputs;
+    }
+    const from = cmd.kind === 'copy' ? cmd.from : '';
+    if (from) {
+      const src = await this.fromSource(from, state);
+      inputs.push(`from:${src.key}`);
+      return inputs;
+    }
+    if (cmd.kind === 'add' && cmd.sourcePaths.some(isUrl)) {
+      throw new SlipwayError('UNSUPPORTED', 'ADD of a URL is not supported yet');
+    }
+    const entries = await this.context();
+    for (const src of cmd.sourcePaths) {
+      const selected = selectEntries(entries, src, (p) => this.matcherFor(p));
+      inputs.push(`ctx:${src}:${await digestSelection(selected, this.hasher!, this.opts.contextDir)}`);
+    }
+    if (cmd.excludePatterns.length) inputs.push(`exclude:${cmd.excludePatterns.join('\0')}`);
+    if (cmd.kind === 'copy' && cmd.parents) inputs.push('parents');
+    return inputs;
+  }
+
+  /** `--from`: a stage by name or index, else an image in the store. */
+  private async fromSource(from: string, _state: StageState): Promise<{ key: string; layers: LayerRef[] }> {
+    const byName = this.plan.stages.find((s) => s.name === from.toLowerCase());
+    const index = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
+    if (index !== undefined && this.plan.stages[index]) {
+      const s = await this.stage(index);
+      return { key: s.key, layers: s.layers };
+    }
+    const record = await this.store.tryResolve(from);
+    if (!record) {
+      throw new SlipwayError('BUILD', `COPY --from=${from}: no stage or image named "${from}" (image not in the local store)`);
+    }
+    const manifest = await this.store.readManifest(record.manifestDigest);
+    const diffIds = record.config.rootfs.diff_ids as Digest[];
+    const chains = chainIds(diffIds);
+    return {
+      key: record.manifestDigest,
+      layers: manifest.layers.map((d, i) => ({ descriptor: d, diffId: diffIds[i]!, chainId: chains[i]! })),
+    };
+  }
+
+  private async executeCopy(state: StageState, cmd: CopyCmd | AddCmd, config: ContainerConfig): Promise<LayerRef | undefined> {
+    if (cmd.kind === 'add' && cmd.checksum) throw new SlipwayError('UNSUPPORTED', 'ADD --checksum is not supported yet');
+    const staging = await this.store.createSnapshotTemp();
+    const view = await openView(this.store, state.layers, this.scratch);
+    const releases: Array<() => Promise<void>> = [() => view.release()];
+    try {
+      let tree: SourceTree;
+      let sources = cmd.sourcePaths;
+      const from = cmd.kind === 'copy' ? cmd.from : '';
+      if (cmd.sourceContents.length) {
+        const dir = join(this.scratch, `heredoc-${process.pid}-${Math.random().toString(16).slice(2)}`);
+        await mkdir(dir);
+        releases.push(() => rm(dir, { recursive: true, force: true }));
+        const { writeFile } = await import('node:fs/promises');
+        for (const c of cmd.sourceContents) await writeFile(join(dir, c.path), c.data, { mode: 0o644 });
+        tree = { root: dir, resetOwnership: true };
+        sources = cmd.sourceContents.map((c) => c.path);
+      } else if (from) {
+        const src = await this.fromSource(from, state);
+        const srcView = await openView(this.store, src.layers, this.scratch);
+        releases.push(() => srcView.release());
+        tree = { root: srcView.root, resetOwnership: false };
+      } else {
+        const entries = await this.context();
+        const included = new Set(entries.map((e) => e.path));
+        tree = { root: this.opts.contextDir, resetOwnership: true, includes: (p) => included.has(p) };
+        if (cmd.kind === 'add') await assertNoArchives(this.opts.contextDir, sources, cmd);
+      }
+      const chown = cmd.chown
+        ? lookupUserGroupForChown([view.root], cmd.chown)
+        : undefined;
+      const chmodSpec = cmd.chmodSpec;
+      await copyInto(
+        {
+          sources,
+          dest: cmd.destPath,
+          workdir: config.WorkingDir ?? '/',
+          ...(chown ? { chown } : {}),
+          ...(chmodSpec ? { chmod: (mode: number, isDir: boolean) => applyChmod(chmodSpec, mode, isDir) } : {}),
+          excludes: cmd.excludePatterns,
+          parents: cmd.kind === 'copy' && cmd.parents,
+          createdDirTime: this.createdTime(),
+          ...(this.opts.sourceDateEpoch === undefined ? {} : { clampTime: this.opts.sourceDateEpoch }),
+          instruction: cmd.name.toUpperCase(),
+        },
+        tree,
+        { root: view.root },
+        staging,
+        (pattern, name) => this.matcherFor(pattern)(name),
+      );
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true });
+      throw e;
+    } finally {
+      for (const r of releases.reverse()) await r().catch(() => {});
+    }
+    const entries = await entriesFromDir(staging, { xattrs: 'none' });
+    return commitLayer(this.store, state.layers, entries, staging, this.scratch, this.commitOpts());
+  }
+
+  private async export(final: StageState): Promise<BuildResult> {
+    const v = this.opts.progress.start('exporting to image');
+    const labels = this.opts.labels ?? {};
+    const config = structuredClone(final.config);
+    if (Object.keys(labels).length) config.Labels = { ...(config.Labels ?? {}), ...labels };
+    const history = final.history;
+    const created = this.opts.sourceDateEpoch !== undefined
+      ? new Date(this.opts.sourceDateEpoch * 1000).toISOString()
+      : (history.at(-1)?.created ?? new Date().toISOString());
+    const image: ImageConfig = {
+      ...final.image,
+      created,
+      config,
+      rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
+      history,
+    };
+    v.status('exporting layers done');
+    const put = await this.store.putImage({ config: image, layers: final.layers.map((l) => l.descriptor) });
+    v.status(`writing image ${put.configDigest} done`);
+    const names: string[] = [];
+    for (const tag of this.opts.tags ?? []) {
+      names.push(await this.store.tag(tag, put.manifestDigest));
+      v.status(`naming to ${names.at(-1)} done`);
+    }
+    v.done();
+    return { imageId: put.configDigest, manifestDigest: put.manifestDigest, names };
+  }
+}
+
+function formatPlat(p: { os: string; architecture: string; variant?: string }): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+function located(e: unknown, pos: { line: number; column: number }, file: string): SlipwayError {
+  const message = e instanceof Error ? e.message : String(e);
+  return new SlipwayError('BUILD', message, { file, line: pos.line, column: pos.column });
+}
+
+function sha(data: string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function isUrl(s: string): boolean {
+  return /^https?:\/\//.test(s) || /^git@/.test(s);
+}
+
+function humanBytes(n: number): string {
+  if (n < 1000) return `${n}B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(2)}kB`;
+  return `${(n / 1e6).toFixed(2)}MB`;
+}
+
+/** BuildKit's COPY/ADD history text: the instruction with its sources and destination. */
+function copyCreatedBy(cmd: CopyCmd | AddCmd): string {
+  const name = cmd.name.toUpperCase();
+  const flags: string[] = [];
+  if (cmd.kind === 'copy' && cmd.from) flags.push(`--from=${cmd.from}`);
+  if (cmd.chown) flags.push(`--chown=${cmd.chown}`);
+  if (cmd.chmod) flags.push(`--chmod=${cmd.chmod}`);
+  const srcs = cmd.sourceContents.length ? cmd.sourceContents.map((c) => `<<${c.path}`) : cmd.sourcePaths;
+  return `${name} ${[...flags, ...srcs, cmd.destPath].join(' ')} # buildkit`;
+}
+
+/** Context entries a COPY source word selects: the path itself, everything below it, and glob matches. */
+function selectEntries(
+  entries: readonly ContextEntry[],
+  src: string,
+  matcherFor: (pattern: string) => (name: string) => boolean,
+): ContextEntry[] {
+  const cleaned = posix.normalize(`/${src}`).slice(1);
+  if (cleaned === '' || cleaned === '.') return [...entries];
+  if (!hasWildcard(cleaned)) {
+    return entries.filter((e) => e.path === cleaned || e.path.startsWith(`${cleaned}/`));
+  }
+  const parts = cleaned.split('/');
+  return entries.filter((e) => {
+    const segs = e.path.split('/');
+    if (segs.length < parts.length) return false;
+    for (let i = 0; i < parts.length; i++) if (!matcherFor(parts[i]!)(segs[i]!)) return false;
+    return true;
+  });
+}
+
+/** Local archives named by ADD are extracted by Docker; slipway does not do that yet and says so. */
+async function assertNoArchives(contextDir: string, sources: string[], cmd: AddCmd): Promise<void> {
+  if (cmd.unpack === false) return;
+  for (const s of sources) {
+    if (hasWildcard(s)) continue;
+    const head = await readHead(join(contextDir, s));
+    if (head && isArchive(head)) {
+      throw new SlipwayError('UNSUPPORTED', `ADD of a local archive (${s}) is not supported yet: use COPY and RUN tar`);
+    }
+  }
+}
+
+async function readHead(path: string): Promise<Buffer | undefined> {
+  const { open } = await import('node:fs/promises');
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return undefined;
+      const buf = Buffer.alloc(512);
+      const { bytesRead } = await fh.read(buf, 0, 512, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function isArchive(head: Buffer): boolean {
+  if (head[0] === 0x1f && head[1] === 0x8b) return true;
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
+  if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') return true;
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/** WORKDIR's mkdir -p: new directories 0755 root, existing parents copied up unchanged. */
+async function mkdirLikeBuildkit(viewRoot: string, staging: string, dir: string, time: number): Promise<void> {
+  const { chmod, lchown, utimes, lstat } = await import('node:fs/promises');
+  const parts = dir.split('/').filter(Boolean);
+  let current = '';
+  for (const part of parts) {
+    current += `/${part}`;
+    const target = join(staging, current);
+    const existing = await lstat(join(viewRoot, current)).catch(() => undefined);
+    await mkdir(target).catch(() => {});
+    if (existing) {
+      await chmod(target, existing.mode & 0o7777);
+      await lchown(target, existing.uid, existing.gid);
+      await utimes(target, existing.atime, existing.mtime);
+    } else {
+      await chmod(target, 0o755);
+      await lchown(target, 0, 0);
+      await utimes(target, time, time);
+    }
+  }
+  // Parents were touched by creating children: restore the existing ones' times.
+  for (let i = parts.length; i > 0; i--) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    const existing = await lstat(join(viewRoot, p)).catch(() => undefined);
+    await utimes(join(staging, p), existing ? existing.atime : time, existing ? existing.mtime : time);
+  }
+}
+
+/** Blobs the build cache refers to stay when `image prune` collects garbage. */
+async function cacheRoots(root: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const dir = join(root, 'cache', 'steps');
+  const out: string[] = [];
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    try {
+      const rec = JSON.parse(await readFile(join(dir, n), 'utf8')) as StepRecord;
+      if (rec.layer) out.push(rec.layer.descriptor.digest, rec.layer.chainId);
+    } catch {}
+  }
+  return out;
+}
+

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SlipwayError } from '../errors.js';
+import { diffUpperDir } from '../layer/overlay-diff.js';
+import type { LayerEntry } from '../layer/types.js';
+import { mountOverlay, unmount } from '../runtime/overlay.js';
+import { type OciRuntime, runContainer } from '../runtime/runc.js';
+import { type ExtraMount, generateSpec, mountStubCandidates, type NetworkMode } from '../runtime/spec.js';
+import { recordMountStubs } from '../runtime/stubs.js';
+import { readUserDb, resolveUserFromDb } from '../runtime/users.js';
+import { tempName } from '../store/fsutil.js';
+import type { Store } from '../store/store.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface RunStepInput {
+  store: Store;
+  /** Snapshot dirs of the rootfs, bottom-first. */
+  lowerDirs: string[];
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: string;
+  network: 'default' | 'none' | 'host';
+  mounts: ExtraMount[];
+  /** Extra files to bind read-only (heredoc scripts, secrets): container path → content. */
+  files?: Array<{ path: string; content: string | Buffer; mode?: number }>;
+  runtime?: OciRuntime;
+  onOutput: (stream: 'stdout' | 'stderr', line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunStepOutput {
+  /** The overlay upper dir: becomes the layer's snapshot when committed. */
+  upperDir: string;
+  entries: LayerEntry[];
+}
+
+const HOSTS = '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n';
+
+/** A RUN step: overlay over the snapshots, runc in the foreground, the upper dir diffed into layer entries. */
+export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
+  const { store } = input;
+  const id = `slipway-build-${randomBytes(8).toString('hex')}`;
+  const upperDir = await store.createSnapshotTemp();
+  const scratch = join(store.paths.tmp, tempName('run'));
+  const workDir = join(scratch, 'work');
+  const mountpoint = join(scratch, 'rootfs');
+  const bundleDir = join(scratch, 'bundle');
+  await mkdir(scratch, { recursive: true });
+  await Promise.all([mkdir(workDir), mkdir(mountpoint), mkdir(bundleDir)]);
+  let mounted = false;
+  let tail: string[] = [];
+  try {
+    await mountOverlay({ lowerDirs: [...input.lowerDirs].reverse(), upperDir, workDir, target: mountpoint });
+    mounted = true;
+
+    const db = readUserDb(mountpoint);
+    const user = resolveUserFromDb(db, input.user || 'root');
+    const env = input.env.some((e) => e.startsWith('PATH=')) ? input.env : [`PATH=${DEFAULT_PATH}`, ...input.env];
+    const hosts = join(bundleDir, 'hosts');
+    const resolv = join(bundleDir, 'resolv.conf');
+    await writeFile(hosts, HOSTS);
+    await writeFile(resolv, await readFile('/etc/resolv.conf').catch(() => Buffer.from('nameserver 127.0.0.1\n')));
+    const mounts = [...input.mounts];
+    for (const [i, f] of (input.files ?? []).entries()) {
+      const host = join(bundleDir, `file-${i}`);
+      await writeFile(host, f.content, { mode: f.mode ?? 0o644 });
+      mounts.push({ type: 'bind', source: host, destination: f.path, readonly: true });
+    }
+    const network: NetworkMode = input.network === 'none' ? 'none' : 'host';
+    const spec = generateSpec({
+      rootfs: mountpoint,
+      args: input.args,
+      env,
+      cwd: input.cwd || '/',
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      network,
+      mounts,
+      etcFiles: { hosts, resolvConf: resolv },
+    });
+    const stubs = recordMountStubs(mountpoint, mountStubCandidates(spec));
+    const keepTail = (stream: 'stdout' | 'stderr', line: string) => {
+      tail.push(line);
+      if (tail.length > 10) tail = tail.slice(-10);
+      input.onOutput(stream, line);
+    };
+    const result = await runContainer({
+      bundleDir,
+      spec,
+      id,
+      stdout: (l) => keepTail('stdout', l),
+      stderr: (l) => keepTail('stderr', l),
+      ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.runtime ? { runtime: input.runtime } : {}),
+    });
+    const removed = stubs.cleanup();
+    await unmount(mountpoint);
+    mounted = false;
+    if (result.signal && input.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
+    if (result.exitCode !== 0 || result.runtimeError) {
+      const detail = result.runtimeError ? `: ${result.runtimeError}` : '';
+      throw new SlipwayError(
+        'RUN_FAILED',
+        `process "${input.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}${detail}`,
+        tail.length ? { hint: `last output:\n${tail.join('\n')}` } : {},
+      );
+    }
+    const entries = await diffUpperDir(upperDir, { exclude: [...stubs.paths, ...removed] });
+    return { upperDir, entries };
+  } catch (e) {
+    await rm(upperDir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    if (mounted) await unmount(mountpoint).catch(() => {});
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

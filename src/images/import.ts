@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Duplex, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { applyConfig } from '../build/config-apply.js';
+import { parseDockerfile } from '../dockerfile/parser.js';
+import { parseCommand } from '../dockerfile/instructions/parse.js';
+import { StageScope } from '../dockerfile/instructions/scope.js';
+import { hostPlatform } from '../dockerfile/instructions/platform.js';
+import { SlipwayError } from '../errors.js';
+import type { ContainerConfig, ImageConfig } from '../image/types.js';
+import { compressor, decompressor, detectCompression } from '../layer/compress.js';
+import { layerMediaType } from '../layer/media-types.js';
+import { tempName } from '../store/fsutil.js';
+import type { Store } from '../store/store.js';
+
+const IMPORT_CHANGES = new Set(['cmd', 'entrypoint', 'env', 'expose', 'label', 'onbuild', 'user', 'volume', 'workdir', 'stopsignal']);
+
+export interface ImportOptions {
+  /** Where the tarball came from, for the history comment (`-` for stdin). */
+  sourceName: string;
+  changes?: string[];
+  message?: string;
+  tag?: string;
+}
+
+export interface ImportResult {
+  imageId: string;
+  manifestDigest: string;
+  name?: string;
+}
+
+/** `docker import`: a rootfs tarball (plain or compressed) becomes a one-layer image. */
+export async function importRootfs(store: Store, input: Readable, opts: ImportOptions): Promise<ImportResult> {
+  const config: ContainerConfig = {};
+  for (const change of opts.changes ?? []) applyChange(config, change);
+  const tmp = join(store.paths.tmp, tempName('import'));
+  try {
+    const layer = await recompress(input, tmp);
+    await store.writeBlob(createReadStream(tmp), { digest: layer.digest, size: layer.size });
+    const platform = hostPlatform();
+    const image: ImageConfig = {
+      architecture: platform.architecture,
+      os: platform.os,
+      created: new Date().toISOString(),
+      config,
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [
+        {
+          created: new Date().toISOString(),
+          created_by: '',
+          comment: opts.message || `Imported from ${opts.sourceName}`,
+        },
+      ],
+    };
+    const put = await store.putImage({
+      config: image,
+      layers: [{ mediaType: layerMediaType('gzip', true), digest: layer.digest, size: layer.size }],
+      uncompressedSizes: [layer.tarSize],
+    });
+    const result: ImportResult = { imageId: put.configDigest, manifestDigest: put.manifestDigest };
+    if (opts.tag) result.name = await store.tag(opts.tag, put.manifestDigest);
+    return result;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** Decompresses whatever came in, hashes the tar (diff id) and gzips it (blob digest) in one pass. */
+async function recompress(
+  input: Readable,
+  outPath: string,
+): Promise<{ digest: string; diffId: string; size: number; tarSize: number }> {
+  const iterator = input[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
+  if (head.length === 0) throw new SlipwayError('USAGE', 'import: the tarball is empty');
+  const kind = head[0] === 0x42 && head[1] === 0x5a ? 'bzip2' : head[0] === 0xfd && head[1] === 0x37 ? 'xz' : detectCompression(head);
+  async function* replay(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) {
+      const n = await iterator.next();
+      if (n.done) return;
+      yield Buffer.from(n.value as Buffer);
+    }
+  }
+  const decoder =
+    kind === 'bzip2' || kind === 'xz' ? externalDecoder(kind === 'bzip2' ? 'bzip2' : 'xz') : decompressor(kind);
+  const diff = createHash('sha256');
+  const blob = createHash('sha256');
+  let tarSize = 0;
+  let size = 0;
+  const gz = compressor('gzip');
+  const out = createWriteStream(outPath);
+  await Promise.all([
+    pipeline(
+      replay(),
+      decoder.stream,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          diff.update(chunk);
+          tarSize += chunk.length;
+          yield chunk;
+        }
+      },
+      gz.stream,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          blob.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      },
+      out,
+    ),
+    decoder.done,
+  ]);
+  return { digest: `sha256:${blob.digest('hex')}`, diffId: `sha256:${diff.digest('hex')}`, size, tarSize };
+}
+
+function externalDecoder(tool: 'bzip2' | 'xz'): { stream: Duplex; done: Promise<void> } {
+  // Node has no bzip2/xz codec; Debian's tools stream it.
+  const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (e) =>
+      reject(new SlipwayError('UNSUPPORTED', `${tool} is not installed`, { hint: `apt-get install ${tool === 'xz' ? 'xz-utils' : 'bzip2'}`, cause: e })),
+    );
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new SlipwayError('USAGE', `${tool}: cannot decompress the tarball`))));
+  });
+  return { stream: Duplex.from({ writable: child.stdin, readable: child.stdout }), done };
+}
+
+/** One `--change` line, with Docker's allow-list of instructions. */
+function applyChange(config: ContainerConfig, change: string): void {
+  const ast = parseDockerfile(change, { file: '--change' });
+  const node = ast.instructions[0];
+  if (!node || ast.instructions.length > 1) throw new SlipwayError('USAGE', `invalid --change: ${change}`);
+  if (!IMPORT_CHANGES.has(node.keyword)) {
+    throw new SlipwayError('USAGE', `${node.keyword.toUpperCase()} is not a valid change command`);
+  }
+  const scope = StageScope.fromImageEnv(config.Env ?? [], { escapeToken: '\\', globalArgs: new Map(), buildArgs: {} });
+  const { instruction } = scope.dispatch(parseCommand(node));
+  if (instruction.kind === 'workdir') {
+    config.WorkingDir = instruction.path;
+    return;
+  }
+  applyConfig(config, instruction, { cmdSet: false }, { configEnv: scope.configEnv() });
+}
