@@ -1,6 +1,10 @@
 // Bundles the CLI so `slipway --version` loads one small file; each command's
 // modules are split into chunks loaded only when that command runs.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Stale chunks from an earlier bundle would otherwise pile up beside the new ones.
+rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
   entryPoints: ['src/cli/main.ts'],
