@@ -1,0 +1,91 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SlipwayError } from '../errors.js';
+import { MediaType } from '../image/media-types.js';
+import type { Descriptor, Index } from '../image/types.js';
+import {
+  atomicCreateFile,
+  atomicWriteFile,
+  isErrno,
+  isProcessAlive,
+  removeQuiet,
+  tempOwner,
+} from './fsutil.js';
+import type { StorePaths } from './paths.js';
+
+/**
+ * index.json of the OCI layout is slipway's name table and image-record cache in one file, so `Store.open`
+ * reads one small file and no blobs. Each entry is a manifest descriptor; annotations:
+ *   org.opencontainers.image.ref.name  full normalized ref (docker.io/library/python:3.11-slim) — one entry
+ *                                      per name, as skopeo (`oci:<dir>:<ref>`) and umoci (`ls`) look them up
+ *   io.slipway.dangling = "true"       the entry of an image with no name (Docker's <none>), no ref.name
+ *   io.slipway.image.config            config digest (= Docker IMAGE ID)
+ *   io.slipway.image.size              sum of uncompressed layer sizes (Docker SIZE), decimal
+ *   org.opencontainers.image.created   the config's `created`
+ * Entries written by other tools lack the io.slipway.* keys; the store then reads their manifest.
+ */
+export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
+export const ANNOTATION_DANGLING = 'io.slipway.dangling';
+export const ANNOTATION_CONFIG = 'io.slipway.image.config';
+export const ANNOTATION_SIZE = 'io.slipway.image.size';
+
+export function emptyIndex(): Index {
+  return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+}
+
+export async function readIndex(paths: StorePaths): Promise<Index | undefined> {
+  let text: string;
+  try {
+    text = await readFile(paths.indexFile, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+  try {
+    const idx = JSON.parse(text) as Index;
+    if (!Array.isArray(idx.manifests)) throw new Error('manifests is not an array');
+    return idx;
+  } catch (e) {
+    throw new SlipwayError('STORE', `corrupt ${paths.indexFile}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export async function writeIndex(paths: StorePaths, idx: Index): Promise<void> {
+  await atomicWriteFile(paths.indexFile, `${JSON.stringify(idx)}\n`);
+}
+
+/** Create the directory skeleton; idempotent and safe when several processes initialize at once. */
+export async function initLayout(paths: StorePaths): Promise<void> {
+  for (const d of [paths.blobsDir, paths.tmp, paths.snapshotsDir, paths.leases, paths.roots, paths.locks]) {
+    await mkdir(d, { recursive: true });
+  }
+  await atomicCreateFile(paths.ociLayoutFile, `${JSON.stringify({ imageLayoutVersion: '1.0.0' })}\n`);
+  // Never clobbers: a concurrent first open may have created (and already updated) it.
+  await atomicCreateFile(paths.indexFile, `${JSON.stringify(emptyIndex())}\n`);
+}
+
+/** Remove temp files/dirs and leases left by crashed processes (owner PID gone); live ones are kept. */
+export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
+  let removed = 0;
+  for (const dir of [paths.tmp, paths.oci, paths.leases]) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) continue;
+      throw e;
+    }
+    for (const name of names) {
+      const pid = tempOwner(name);
+      if (pid === undefined || isProcessAlive(pid)) continue;
+      await removeQuiet(join(dir, name));
+      removed++;
+    }
+  }
+  return removed;
+}
+
+export function refName(d: Descriptor): string | undefined {
+  return d.annotations?.[ANNOTATION_REF_NAME];
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { busyboxTarball, hasCommand, slipway, tempDir, writeTree } from '../../helpers/cli.js';
+
+const isRoot = process.getuid?.() === 0;
+const root = tempDir('build-root');
+let busybox: string | undefined;
+
+function steps(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^#\d+ (\[|CACHED|DONE)/.test(l));
+}
+
+function cachedNames(stderr: string): string[] {
+  const lines = stderr.split('\n');
+  const names = new Map<string, string>();
+  const out: string[] = [];
+  for (const l of lines) {
+    const m = /^#(\d+) (\[.*)$/.exec(l);
+    if (m) names.set(m[1]!, m[2]!);
+    const c = /^#(\d+) CACHED$/.exec(l);
+    if (c) out.push(names.get(c[1]!)!);
+  }
+  return out;
+}
+
+describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and runc' }, () => {
+  before(() => {
+    busybox = busyboxTarball();
+    assert.ok(busybox, 'busybox-static is installed');
+    const r = slipway(root, ['import', busybox, 'busybox']);
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('FROM scratch with COPY writes a layered image that skopeo and umoci read', () => {
+    const ctx = tempDir('ctx-scratch');
+    writeTree(ctx, {
+      Dockerfile: 'FROM scratch\nCOPY hello.txt /\nCOPY dir /data/\nLABEL a=b\nCMD ["/hello"]\n',
+      'hello.txt': 'hi\n',
+      'dir/x': 'x',
+    });
+    const r = slipway(root, ['build', '--progress=plain', '-t', 'scratch-test', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const inspect = spawnSync('skopeo', ['inspect', '--config', `oci:${join(root, 'oci')}:docker.io/library/scratch-test:latest`], {
+      encoding: 'utf8',
+    });
+    if (hasCommand('skopeo')) {
+      assert.equal(inspect.status, 0, inspect.stderr);
+      const config = JSON.parse(inspect.stdout) as { config: { Cmd: string[]; Labels: Record<string, string> }; rootfs: { diff_ids: string[] } };
+      assert.deepEqual(config.config.Cmd, ['/hello']);
+      assert.equal(config.config.Labels.a, 'b');
+      assert.equal(config.rootfs.diff_ids.length, 2);
+    }
+    if (hasCommand('umoci')) {
+      const ls = spawnSync('umoci', ['ls', '--layout', join(root, 'oci')], { encoding: 'utf8' });
+      assert.equal(ls.status, 0, ls.stderr);
+      assert.match(ls.stdout, /scratch-test/);
+    }
+  });
+
+  test('RUN executes in a container and its changes become a layer; rebuilds are CACHED', () => {
+    const ctx = tempDir('ctx-run');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox\nWORKDIR /app\nENV GREETING=hello\nCOPY a.txt .\nRUN echo "$GREETING from $(id -u)" > /app/out.txt\nCOPY b.txt .\nCMD ["cat", "/app/out.txt"]\n',
+      'a.txt': 'a',
+      'b.txt': 'b',
+    });
+    const first = slipway(root, ['build', '--progress=plain', '-t', 'run-test', ctx]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /\[3\/5\] COPY a\.txt \./);
+
+    const second = slipway(root, ['build', '--progress=plain', '-t', 'run-test', ctx]);
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(cachedNames(second.stderr), [
+      '[2/5] WORKDIR /app',
+      '[3/5] COPY a.txt .',
+      '[4/5] RUN echo "$GREETING from $(id -u)" > /app/out.txt',
+      '[5/5] COPY b.txt .',
+    ]);
+
+    // Touching a file's mtime keeps every step cached; changing b.txt rebuilds only its COPY.
+    utimesSync(join(ctx, 'a.txt'), new Date(), new Date(2001, 1, 1));
+    writeFileSync(join(ctx, 'b.txt'), 'changed');
+    const third = slipway(root, ['build', '--progress=plain', '-t', 'run-test', ctx]);
+    assert.equal(third.status, 0, third.stderr);
+    assert.deepEqual(cachedNames(third.stderr), [
+      '[2/5] WORKDIR /app',
+      '[3/5] COPY a.txt .',
+      '[4/5] RUN echo "$GREETING from $(id -u)" > /app/out.txt',
+    ]);
+    assert.ok(steps(third.stderr).length > 0);
+  });
+
+  test('a failing RUN fails the build with BuildKit\'s message and keeps no image', () => {
+    const ctx = tempDir('ctx-fail');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN echo about to fail && false\n' });
+    const r = slipway(root, ['build', '--progress=plain', '-t', 'fail-test', ctx]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /process "\/bin\/sh -c echo about to fail && false" did not complete successfully: exit code: 1/);
+    assert.match(r.stderr, /about to fail/);
+    const images = readFileSync(join(root, 'oci', 'index.json'), 'utf8');
+    assert.doesNotMatch(images, /fail-test/);
+  });
+
+  test('a missing base image is named in the error, with the Dockerfile position', () => {
+    const ctx = tempDir('ctx-missing');
+    writeTree(ctx, { Dockerfile: '# comment\nFROM nosuch/image:1.0\nRUN true\n' });
+    const r = slipway(root, ['build', '-q', ctx]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^ERROR: Dockerfile:2:\d+: .*docker\.io\/nosuch\/image:1\.0/m);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('SOURCE_DATE_EPOCH makes two builds of the same input give the same image id', () => {
+    const ctx = tempDir('ctx-epoch');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nCOPY f /f\nRUN echo x > /y\n', f: 'content' });
+    const env = { SOURCE_DATE_EPOCH: '1700000000' };
+    const a = slipway(root, ['build', '-q', '--no-cache', ctx], { env });
+    assert.equal(a.status, 0, a.stderr);
+    utimesSync(join(ctx, 'f'), new Date(), new Date());
+    const b = slipway(root, ['build', '-q', '--no-cache', ctx], { env });
+    assert.equal(b.status, 0, b.stderr);
+    assert.equal(a.stdout.trim(), b.stdout.trim());
+    assert.match(a.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+  });
+
+  test('stages the target does not need are not built', () => {
+    const ctx = tempDir('ctx-stages');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox AS unused\nRUN false\n\nFROM busybox AS build\nRUN echo built > /artifact\n\nFROM scratch\nCOPY --from=build /artifact /artifact\n',
+    });
+    const r = slipway(root, ['build', '--progress=plain', '-t', 'stages-test', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /RUN false/);
+  });
+});
