@@ -1,0 +1,201 @@
+/**
+ * The environment a stage's instructions are expanded against, as BuildKit's dispatch
+ * keeps it: the base image's Env, then each ENV and each ARG that got a value, in order
+ * (so a later ENV overrides an ARG of the same name and vice versa). ARG values reach
+ * expansion and RUN's environment but never the image config. The engine creates one
+ * scope per stage (from the base image's Env, or by forking the parent stage's scope) and
+ * feeds it each instruction in order.
+ */
+import { SlipwayError } from '../../errors.js';
+import { type EscapeToken, ShellLex } from '../shell/lex.js';
+import type { ExpansionEnv } from '../shell/types.js';
+import { expandInstruction, type WordExpander } from './expand.js';
+import type { ArgBinding, ArgCmd, Command } from './types.js';
+
+/** BuildKit's system.DefaultPathEnv for Linux. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Build args the frontend reads for itself; they never enter the environment. */
+const NON_ENV_ARGS = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
+
+export interface StageScopeOptions {
+  escapeToken: EscapeToken;
+  /** Global scope: automatic platform ARGs and meta ARGs, build-arg overrides applied. */
+  globalArgs: ReadonlyMap<string, string>;
+  /** `--build-arg` values. */
+  buildArgs: Readonly<Record<string, string>>;
+  file?: string;
+}
+
+export interface DispatchResult {
+  /** The instruction with variables substituted and `usedArgs` set. */
+  instruction: Command;
+  /** Names referenced but unset (BuildKit's UndefinedVar candidates). */
+  unset: string[];
+}
+
+function splitEnv(entry: string): [string, string] {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+}
+
+export class StageScope {
+  private readonly lex: ShellLex;
+  private readonly rawLex = new ShellLex('\\', { skipProcessQuotes: true });
+  /** What expansion and RUN see (llb state env): a redefined name moves to the end. */
+  private readonly env: Map<string, string>;
+  /** The image config's Env: a redefined name keeps its place. */
+  private readonly config: [string, string][];
+  /** ARGs declared in this stage (and inherited from a parent stage), with their values. */
+  private readonly declared: ArgBinding[];
+
+  private constructor(
+    private readonly opts: StageScopeOptions,
+    env: Map<string, string>,
+    config: [string, string][],
+    declared: ArgBinding[],
+  ) {
+    this.lex = new ShellLex(opts.escapeToken);
+    this.env = env;
+    this.config = config;
+    this.declared = declared;
+  }
+
+  /**
+   * A scope for a stage whose base is an image (or scratch) with this `Env`. Like BuildKit,
+   * a base without PATH gets the default one, in the config too.
+   */
+  static fromImageEnv(baseEnv: readonly string[], opts: StageScopeOptions): StageScope {
+    const env = new Map<string, string>();
+    const config: [string, string][] = [];
+    const entries = baseEnv.some((e) => splitEnv(e)[0] === 'PATH')
+      ? baseEnv
+      : [...baseEnv, `PATH=${DEFAULT_PATH}`];
+    for (const entry of entries) {
+      const [k, v] = splitEnv(entry);
+      env.delete(k);
+      env.set(k, v);
+      const i = config.findIndex(([ck]) => ck === k);
+      if (i >= 0) config[i] = [k, v];
+      else config.push([k, v]);
+    }
+    return new StageScope(opts, env, config, []);
+  }
+
+  /** A child stage (`FROM parent`) starts from the parent's env and inherits its ARGs. */
+  fork(): StageScope {
+    return new StageScope(
+      this.opts,
+      new Map(this.env),
+      this.config.map(([k, v]) => [k, v]),
+      this.declared.map((a) => ({ ...a })),
+    );
+  }
+
+  /** Env for expansion and RUN, `K=V`, in order. */
+  runEnv(): string[] {
+    return [...this.env].map(([k, v]) => `${k}=${v}`);
+  }
+
+  /** Env for the image config, `K=V`. */
+  configEnv(): string[] {
+    return this.config.map(([k, v]) => `${k}=${v}`);
+  }
+
+  /** ARGs in scope with their values (history prefixes RUN with `|N k=v ...`). */
+  args(): ArgBinding[] {
+    return this.declared.map((a) => ({ ...a }));
+  }
+
+  get(name: string): string | undefined {
+    return this.env.get(name);
+  }
+
+  private expansionEnv(): ExpansionEnv {
+    const env = this.env;
+    return { get: (name) => env.get(name) };
+  }
+
+  private setEnv(key: string, value: string): void {
+    this.env.delete(key);
+    this.env.set(key, value);
+  }
+
+  /** Expands and applies one instruction; ENV and ARG update the scope. */
+  dispatch(cmd: Command): DispatchResult {
+    const used: string[] = [];
+    const unset: string[] = [];
+    const note = (u: readonly string[], s: readonly string[]) => {
+      for (const n of u) if (!used.includes(n)) used.push(n);
+      for (const n of s) if (!unset.includes(n)) unset.push(n);
+    };
+    if (cmd.kind === 'arg') {
+      const instruction = this.dispatchArg(cmd, note);
+      return { instruction: { ...instruction, usedArgs: used }, unset };
+    }
+    const env = this.expansionEnv();
+    const ex: WordExpander = {
+      word: (w) => {
+        const r = this.lex.processWord(w, env);
+        note(r.used, r.unset);
+        return r.value;
+      },
+      words: (w) => {
+        const r = this.lex.processWords(w, env);
+        note(r.used, r.unset);
+        return r.values;
+      },
+      raw: (w) => {
+        const r = this.rawLex.processWord(w, env);
+        note(r.used, r.unset);
+        return r.value;
+      },
+    };
+    const expanded = expandInstruction(cmd, ex, this.opts.file);
+    if (expanded.kind === 'env') {
+      for (const kv of expanded.env) {
+        this.setEnv(kv.key, kv.value);
+        const i = this.config.findIndex(([k]) => k === kv.key);
+        if (i >= 0) this.config[i] = [kv.key, kv.value];
+        else this.config.push([kv.key, kv.value]);
+      }
+    }
+    return { instruction: { ...expanded, usedArgs: used }, unset };
+  }
+
+  private dispatchArg(
+    cmd: ArgCmd,
+    note: (used: readonly string[], unset: readonly string[]) => void,
+  ): ArgCmd {
+    const resolved: ArgBinding[] = [];
+    for (const arg of cmd.args) {
+      const hasBuildArg = Object.hasOwn(this.opts.buildArgs, arg.key);
+      let value = arg.value;
+      if (value === undefined && !hasBuildArg) {
+        // `ARG NAME` alone re-declares a global ARG (or automatic platform ARG) in the stage.
+        value = this.opts.globalArgs.get(arg.key);
+      }
+      if (hasBuildArg) {
+        value = this.opts.buildArgs[arg.key];
+      } else if (arg.value !== undefined) {
+        try {
+          const r = this.lex.processWord(arg.value, this.expansionEnv());
+          note(r.used, r.unset);
+          value = r.value;
+        } catch (e) {
+          const where = { file: this.opts.file, line: cmd.range.start.line, column: cmd.range.start.column };
+          if (e instanceof SlipwayError) throw new SlipwayError(e.code, e.message, { ...where, cause: e });
+          throw e;
+        }
+      }
+      if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) this.setEnv(arg.key, value);
+      const binding: ArgBinding = { key: arg.key, value, comment: arg.comment };
+      // A re-declared ARG keeps its first position (BuildKit's runCommandString order).
+      const i = this.declared.findIndex((a) => a.key === arg.key);
+      if (i >= 0) this.declared[i] = binding;
+      else this.declared.push(binding);
+      resolved.push(binding);
+    }
+    return { ...cmd, args: resolved };
+  }
+}
