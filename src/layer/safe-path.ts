@@ -1,0 +1,144 @@
+/**
+ * Resolving layer member paths inside a root without ever leaving it. Every parent component is
+ * lstat'ed; symlinks are resolved by hand, component by component, so the decision whether a path
+ * stays inside the root is made on what is on disk, not on the string.
+ */
+import { lstat, mkdir, readlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { SlipwayError } from '../errors.js';
+
+/**
+ * How a symlink met while resolving a *parent* directory is treated:
+ * - `reject` (default): follow it only while it stays inside the root when read as the kernel would
+ *   (absolute targets are host paths); anything else is an escape attempt and fails the apply.
+ * - `scoped`: Docker/containerd semantics — resolve as if chrooted into the root (absolute targets
+ *   start at the root, `..` stops at the root), so it can never leave but never fails either.
+ */
+export type SymlinkPolicy = 'reject' | 'scoped';
+
+const MAX_SYMLINK_HOPS = 40;
+
+export function escapeError(path: string): SlipwayError {
+  return new SlipwayError('LAYER', `layer tries to write outside the root: ${path}`);
+}
+
+/**
+ * Split a member name into clean components. A leading `/` is stripped (as Docker does); `..`
+ * anywhere is rejected outright, even where it would stay inside.
+ */
+export function memberComponents(name: string): string[] {
+  if (name.includes('\0')) throw new SlipwayError('LAYER', `invalid path in layer: ${JSON.stringify(name)}`);
+  const parts: string[] = [];
+  for (const p of name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') throw escapeError(name);
+    parts.push(p);
+  }
+  return parts;
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export class RootResolver {
+  /** `root` must already be a real path (no symlinks), absolute. */
+  constructor(
+    readonly root: string,
+    readonly policy: SymlinkPolicy = 'reject',
+  ) {}
+
+  private inside(p: string): boolean {
+    return p === this.root || p.startsWith(`${this.root}/`);
+  }
+
+  /**
+   * The real absolute directory that `components` name, inside the root. Missing directories are
+   * created (0755, like Docker) when `create`, else `undefined` is returned. `member` names the
+   * entry in errors.
+   */
+  async resolveDir(
+    components: readonly string[],
+    member: string,
+    create: boolean,
+  ): Promise<string | undefined> {
+    const queue = [...components];
+    let cur = this.root;
+    let hops = 0;
+    while (queue.length > 0) {
+      const c = queue.shift()!;
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        if (cur === this.root) {
+          if (this.policy === 'reject') throw escapeError(member);
+          continue;
+        }
+        cur = dirname(cur);
+        continue;
+      }
+      const next = `${cur === '/' ? '' : cur}/${c}`;
+      let st: Awaited<ReturnType<typeof lstat>>;
+      try {
+        st = await lstat(next);
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+        if (!create) return undefined;
+        await mkdir(next, { mode: 0o755 });
+        cur = next;
+        continue;
+      }
+      if (st.isDirectory()) {
+        cur = next;
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        if (++hops > MAX_SYMLINK_HOPS) {
+          throw new SlipwayError('LAYER', `too many levels of symbolic links resolving ${member}`);
+        }
+        const target = await readlink(next);
+        if (target.startsWith('/')) {
+          if (this.policy === 'reject') {
+            // Read literally, an absolute target is a host path; only one inside the root is acceptable.
+            if (!this.inside(target.replace(/\/+$/, '') || '/')) throw escapeError(member);
+            queue.unshift(...target.slice(this.root.length).split('/'));
+          } else {
+            queue.unshift(...target.split('/'));
+          }
+          cur = this.root;
+        } else {
+          queue.unshift(...target.split('/'));
+        }
+        continue;
+      }
+      throw new SlipwayError(
+        'LAYER',
+        `cannot extract ${member}: ${next.slice(this.root.length + 1)} is not a directory`,
+      );
+    }
+    return cur;
+  }
+
+  /**
+   * True when `abs` (a path this apply produced) still reaches its object through real directories
+   * only — later members may have swapped a parent for a symlink, and deferred work must not follow it.
+   */
+  async stillInside(abs: string, verified: Map<string, boolean>): Promise<boolean> {
+    if (!this.inside(abs) || abs === this.root) return abs === this.root;
+    const rel = abs.slice(this.root.length + 1).split('/');
+    let cur = this.root;
+    for (let i = 0; i < rel.length - 1; i++) {
+      cur = `${cur}/${rel[i]}`;
+      let ok = verified.get(cur);
+      if (ok === undefined) {
+        try {
+          ok = (await lstat(cur)).isDirectory();
+        } catch {
+          ok = false;
+        }
+        verified.set(cur, ok);
+      }
+      if (!ok) return false;
+    }
+    return true;
+  }
+}

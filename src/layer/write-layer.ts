@@ -1,0 +1,95 @@
+/** Entries → compressed blob on disk, with diffId and digest hashed in the same single pass. */
+import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isSlipwayError, SlipwayError } from '../errors.js';
+import { compressor } from './compress.js';
+import { layerMediaType } from './media-types.js';
+import { tarStream } from './tar-writer.js';
+import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
+import { sortByPath } from './walk.js';
+
+function hashTap(hash: Hash, count?: { bytes: number }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      if (count) count.bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+}
+
+/** Determinism needs one order; an unsorted or duplicated stream is a caller bug, so it fails loudly. */
+async function* inOrder(entries: AsyncIterable<LayerEntry>): AsyncGenerator<LayerEntry> {
+  let prev: Buffer | undefined;
+  for await (const e of entries) {
+    const key = Buffer.from(e.path, 'utf8');
+    if (prev !== undefined && Buffer.compare(prev, key) >= 0) {
+      throw new SlipwayError('LAYER', `layer entries are not in sorted order at ${e.path}`);
+    }
+    prev = key;
+    yield e;
+  }
+}
+
+export async function writeLayer(
+  entries: AsyncIterable<LayerEntry> | LayerEntry[],
+  outPath: string,
+  opts: WriteLayerOptions = {},
+): Promise<LayerBlob> {
+  const compression = opts.compression ?? 'gzip';
+  const oci = opts.oci ?? true;
+  const source = Array.isArray(entries)
+    ? inOrder(
+        Readable.from(
+          sortByPath([...entries], (e) => e.path),
+          { objectMode: true },
+        ),
+      )
+    : inOrder(entries);
+  if (
+    opts.sourceDateEpoch !== undefined &&
+    !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)
+  ) {
+    throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
+  }
+  const level = compression === 'zstd' ? opts.zstdLevel : opts.gzipLevel;
+  const codec = compressor(compression, level);
+  const diffHash = createHash('sha256');
+  const blobHash = createHash('sha256');
+  const written = { bytes: 0 };
+  try {
+    await Promise.all([
+      pipeline(
+        Readable.from(
+          tarStream(
+            source,
+            opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch },
+          ),
+          {
+            objectMode: false,
+            highWaterMark: 1 << 20,
+          },
+        ),
+        hashTap(diffHash),
+        codec.stream,
+        hashTap(blobHash, written),
+        createWriteStream(outPath, { mode: 0o644 }),
+      ),
+      codec.done,
+    ]);
+  } catch (e) {
+    await rm(outPath, { force: true });
+    if (isSlipwayError(e)) throw e;
+    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    path: outPath,
+    digest: `sha256:${blobHash.digest('hex')}`,
+    diffId: `sha256:${diffHash.digest('hex')}`,
+    size: written.bytes,
+    mediaType: layerMediaType(compression, oci),
+  };
+}
