@@ -206,7 +206,7 @@ for k in range(base_layers, len(diff_ids)):
     })
 res["historyLayerMismatch"] = len(nonempty) != len(diff_ids)
 res["layers"] = layers
-json.dump(mask_tree(res), open(o.out, "w"), indent=1, ensure_ascii=False)
+json.dump(mask_tree(res), open(o.out, "w"), indent=2, ensure_ascii=False)
 open(o.out, "a").write("\n")
 PY
 
@@ -263,4 +263,8 @@ for c in "${cases[@]}"; do
   declare -F "case_$c" >/dev/null || die "unknown case '$c' (known: ${ALL[*]})"
   "case_$c"
 done
+# the repo's formatter owns JSON layout; without it the files are still valid JSON
+written=(); for c in "${cases[@]}"; do written+=("$OUT/$c.json"); done
+(cd "$ROOT" && npx --no-install biome format --write "${written[@]}" >/dev/null 2>&1) \
+  || log "biome not available: JSON left as python wrote it (run npx biome format --write test/golden)"
 log "done: ${#cases[@]} case(s) in ${OUT#"$ROOT"/}"

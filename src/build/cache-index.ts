@@ -9,6 +9,8 @@ export interface LayerRef {
   descriptor: Descriptor;
   diffId: string;
   chainId: string;
+  /** Bytes of content once unpacked (Docker's SIZE adds these up). */
+  uncompressedSize?: number;
 }
 
 /** What a step produced: enough to continue the build without running the step again. */

@@ -10,6 +10,8 @@ import type { LayerRef } from './cache-index.js';
 
 export interface CommitOptions {
   sourceDateEpoch?: number;
+  /** Write an empty layer rather than none (BuildKit's WORKDIR on an existing directory). */
+  keepEmpty?: boolean;
   compression?: 'gzip' | 'zstd' | 'none';
 }
 
@@ -26,7 +28,7 @@ export async function commitLayer(
   scratch: string,
   opts: CommitOptions,
 ): Promise<LayerRef | undefined> {
-  if (entries.length === 0) {
+  if (entries.length === 0 && !opts.keepEmpty) {
     await rm(snapshotDir, { recursive: true, force: true });
     return undefined;
   }
@@ -43,6 +45,7 @@ export async function commitLayer(
       descriptor: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size },
       diffId: blob.diffId,
       chainId: chain,
+      uncompressedSize: entries.reduce((n, e) => n + e.size, 0),
     };
   } finally {
     await rm(tmp, { force: true });

@@ -56,14 +56,14 @@ export function applyConfig(
       const args = withShell(config, cmd.cmdLine, cmd.prependShell);
       config.Cmd = args;
       flags.cmdSet = true;
-      if (cmd.prependShell) config.ArgsEscaped = true;
+      // BuildKit marks every CMD's args as escaped (a Windows-only hint Docker keeps on Linux too).
+      config.ArgsEscaped = true;
       return { createdBy: `CMD ${goQuoteList(args)}` };
     }
     case 'entrypoint': {
       const args = withShell(config, cmd.cmdLine, cmd.prependShell);
       config.Entrypoint = cmd.cmdLine.length === 0 && !cmd.prependShell ? null : args;
       if (!flags.cmdSet) config.Cmd = null;
-      if (cmd.prependShell) config.ArgsEscaped = true;
       return { createdBy: `ENTRYPOINT ${goQuoteList(args)}` };
     }
     case 'volume':
@@ -105,7 +105,8 @@ export function applyConfig(
 /** Go's %v of *container.HealthConfig, which BuildKit prints into history. */
 function healthText(test: string[], hc: Healthcheck): string {
   const dur = (ns: number | undefined) => formatGoDuration(BigInt(ns ?? 0));
-  const durations = [hc.Interval, hc.Timeout, hc.StartPeriod, hc.StartInterval].map((d) => `"${dur(d)}"`);
+  // BuildKit 20.10's HealthConfig has no StartInterval, so its text lists three durations.
+  const durations = [hc.Interval, hc.Timeout, hc.StartPeriod].map((d) => `"${dur(d)}"`);
   const retries = hc.Retries ?? 0;
   const retriesRune = retries < 0x20 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
   return `&{${goQuoteList(test)} ${durations.join(' ')} ${retriesRune}}`;

@@ -77,7 +77,7 @@ export async function expandSources(
 ): Promise<string[]> {
   const out: string[] = [];
   for (const raw of sources) {
-    const cleaned = posix.normalize(`/${raw}`).slice(1);
+    const cleaned = posix.normalize(`/${raw}`).slice(1).replace(/\/+$/, '');
     if (cleaned.startsWith('..')) {
       throw new SlipwayError('BUILD', `${instruction} failed: forbidden path outside the build context: ${raw}`);
     }
@@ -174,23 +174,39 @@ export async function copyInto(
     }
   }
   const copier = new Copier(spec, tree, image, staging, match);
-  for (const src of sources) {
+  for (const named of sources) {
+    // A source named through a symlink is copied as what it points at (inside the tree only).
+    const src = await followInside(tree.root, named);
     const st = await lstat(join(tree.root, src));
-    const rel = spec.parents ? posix.dirname(src) : '';
+    const rel = spec.parents ? posix.dirname(named) : '';
     if (st.isDirectory()) {
-      const target = spec.parents && src !== '.' ? posix.join(dest.path, src) : dest.path;
+      const target = spec.parents && named !== '.' ? posix.join(dest.path, named) : dest.path;
       await copier.ensureDir(target, true);
       await copier.copyDirContents(src, target);
     } else {
       let target: string;
       if (dest.isDir || multiple || (await isDirIn(image.root, dest.path)) || copier.isStagedDir(dest.path)) {
-        target = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(src));
+        target = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(named));
       } else target = dest.path;
       await copier.ensureDir(posix.dirname(target), true);
       await copier.copyEntry(src, target);
     }
   }
   return { written: copier.written };
+}
+
+/** Resolves a symlinked source path within `root`; a link that leaves it stays a link (never the host's file). */
+async function followInside(root: string, rel: string): Promise<string> {
+  let current = rel;
+  for (let hops = 0; hops < 40; hops++) {
+    const st = await lstat(join(root, current)).catch(() => undefined);
+    if (!st?.isSymbolicLink()) return current;
+    const target = await readlink(join(root, current));
+    const next = posix.normalize(posix.isAbsolute(target) ? target : posix.join('/', posix.dirname(current), target)).slice(1);
+    if (next.startsWith('..') || !(await lstat(join(root, next)).catch(() => undefined))) return current;
+    current = next === '' ? '.' : next;
+  }
+  return rel;
 }
 
 async function isDirIn(root: string, imagePath: string): Promise<boolean> {

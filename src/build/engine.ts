@@ -5,9 +5,16 @@ import { ContextHasher, type ContextEntry, digestSelection, IgnoreMatcher, readI
 import { compilePattern } from '../context/pattern.js';
 import { parseDockerfile } from '../dockerfile/parser.js';
 import { applyChmod } from '../dockerfile/chmod.js';
-import type { AddCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
+import type { AddCmd, ArgCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
 import type { StageScope } from '../dockerfile/instructions/scope.js';
-import { type BuildPlan, createStageScope, type PlannedStage, planBuild } from '../dockerfile/plan.js';
+import {
+  addOnbuildTriggers,
+  type BuildPlan,
+  createStageScope,
+  type PlannedStage,
+  parseOnbuildTriggers,
+  planBuild,
+} from '../dockerfile/plan.js';
 import { hostPlatform } from '../dockerfile/instructions/platform.js';
 import { SlipwayError } from '../errors.js';
 import { chainIds } from '../image/chain.js';
@@ -16,8 +23,7 @@ import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
 import { entriesFromDir } from '../layer/walk.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
-import { lookupUserGroupForChown } from '../runtime/users.js';
-import type { ExtraMount } from '../runtime/spec.js';
+import { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 import { OciRuntime } from '../runtime/runc.js';
 import { Store } from '../store/store.js';
 import { CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
@@ -27,6 +33,7 @@ import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './confi
 import { copyInto, hasWildcard, type SourceTree } from './copy.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import { ensureSnapshots, openView } from './rootfs.js';
+import { prepareRunMounts, type SecretSource } from './run-mounts.js';
 import { runStep } from './run-step.js';
 
 export interface BuildOptions {
@@ -42,6 +49,8 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   sourceDateEpoch?: number;
   runtime?: string;
+  /** `--secret` sources by id; their contents never reach a cache key, layer, history or log. */
+  secrets?: SecretSource[];
   progress: ProgressReporter;
   signal?: AbortSignal;
 }
@@ -78,6 +87,7 @@ class Engine {
   private readonly globCache = new Map<string, (name: string) => boolean>();
   private runtime: OciRuntime | undefined;
   private readonly scratch: string;
+  private readonly secrets: ReadonlyMap<string, SecretSource>;
 
   private constructor(
     private readonly opts: BuildOptions,
@@ -88,6 +98,7 @@ class Engine {
     private readonly matcher: IgnoreMatcher,
   ) {
     this.scratch = store.paths.tmp;
+    this.secrets = new Map((opts.secrets ?? []).map((sec) => [sec.id, sec]));
   }
 
   static async create(opts: BuildOptions): Promise<Engine> {
@@ -247,17 +258,20 @@ class Engine {
     const image = structuredClone(record.config);
     const diffIds = image.rootfs.diff_ids as Digest[];
     const chains = chainIds(diffIds);
+    // The store knows the base image's unpacked size as a whole; it is carried on its first layer.
     const layers: LayerRef[] = manifest.layers.map((d, i) => ({
       descriptor: d,
       diffId: diffIds[i]!,
       chainId: chains[i]!,
+      uncompressedSize: i === 0 ? record.size : 0,
     }));
-    if (image.config?.OnBuild?.length) {
-      v.fail('unsupported');
-      throw new SlipwayError('UNSUPPORTED', `base image ${normalized} has ONBUILD triggers: not supported yet`, {
-        file: this.dockerfileName,
-        line: stage.from.range.start.line,
-      });
+    await this.store.pin(layers.flatMap((l) => [l.descriptor.digest, l.chainId]));
+    const triggers = image.config?.OnBuild ?? [];
+    if (triggers.length) {
+      // The base image's ONBUILD triggers run first in this stage and are not inherited further.
+      const parsed = parseOnbuildTriggers(triggers, { file: this.dockerfileName, range: stage.from.range });
+      for (const index of addOnbuildTriggers(this.plan, stage.index, parsed)) void this.stage(index);
+      image.config = { ...image.config, OnBuild: null };
     }
     v.done();
     return {
@@ -285,7 +299,9 @@ class Engine {
       return this.layerStep(state, cmd, label, args, platform);
     }
     const config = structuredClone(state.config);
-    const applied = applyConfig(config, cmd, state.flags, { configEnv: state.scope.configEnv() });
+    // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
+    const recorded = cmd.kind === 'arg' && raw.kind === 'arg' ? { ...cmd, args: declaredArgs(raw, cmd) } : cmd;
+    const applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
     if (!applied) throw new SlipwayError('UNSUPPORTED', `${cmd.name.toUpperCase()} is not supported yet`);
     const parts: CacheKeyParts = { parent: state.key, op: applied.createdBy, args, inputs: [], platform };
     const key = cacheKey(parts);
@@ -296,7 +312,9 @@ class Engine {
       await this.cache.put(record);
     }
     const image = applied.author === undefined ? state.image : { ...state.image, author: applied.author };
-    return { ...state, key, image, config: record.config, history: [...state.history, record.history] };
+    // BuildKit records ONBUILD only in the config, with no history entry.
+    const history = cmd.kind === 'onbuild' ? state.history : [...state.history, record.history];
+    return { ...state, key, image, config: record.config, history };
   }
 
   private historyEntry(createdBy: string, empty: boolean): HistoryEntry {
@@ -335,10 +353,12 @@ class Engine {
       config.WorkingDir = resolveWorkdir(config.WorkingDir, cmd.path);
       createdBy = `WORKDIR ${config.WorkingDir}`;
     } else if (cmd.kind === 'run') {
-      createdBy = runCreatedBy(this.runArgs(config, cmd), this.runHistoryArgs(state));
-      inputs = [`env:${state.scope.runEnv().join('\0')}`, `user:${config.User ?? ''}`, `cwd:${config.WorkingDir ?? ''}`];
-      if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`, `network:${cmd.network}`);
-      else if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
+      createdBy = runCreatedBy(withShell(config, cmd.cmdLine, cmd.prependShell), this.runHistoryArgs(state));
+      if (cmd.files.length) inputs.push(...cmd.files.map((f) => `heredoc:${f.name}:${sha(f.data)}`));
+      inputs.push(`env:${state.scope.runEnv().join('\0')}`, `user:${config.User ?? ''}`, `cwd:${config.WorkingDir ?? ''}`);
+      if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`);
+      if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
+      inputs.push(...(await this.bindInputs(state, cmd)));
     } else {
       createdBy = copyCreatedBy(cmd);
       inputs = await this.copyInputs(state, cmd);
@@ -349,6 +369,7 @@ class Engine {
     const v = this.opts.progress.start(label);
     let record = this.opts.noCache ? undefined : await this.cache.get(key);
     if (record?.layer && !(await this.store.hasBlob(record.layer.descriptor.digest))) record = undefined;
+    if (record?.layer) await this.store.pin([record.layer.descriptor.digest, record.layer.chainId]);
     if (record) {
       v.cached();
     } else {
@@ -382,14 +403,24 @@ class Engine {
     };
   }
 
-  private runArgs(config: ContainerConfig, cmd: RunCmd): string[] {
-    if (cmd.files.length > 0) {
+  /**
+   * RUN's argv, heredocs included as BuildKit runs them: a lone heredoc is the script (a file
+   * with a shebang is executed directly), heredocs inside a command go back into the shell's text.
+   */
+  private runCommand(config: ContainerConfig, cmd: RunCmd): { args: string[]; files: Array<{ path: string; content: string; mode: number }> } {
+    if (cmd.files.length === 0) return { args: withShell(config, cmd.cmdLine, cmd.prependShell), files: [] };
+    const body = (f: RunCmd['files'][number]) => (f.chomp ? f.data.replace(/^\t+/gm, '') : f.data);
+    const only = cmd.files.length === 1 && /^<<-?(["']?)[^\s"']+\1$/.test((cmd.cmdLine[0] ?? '').trim());
+    if (only) {
       const script = cmd.files[0]!;
-      if (cmd.prependShell && cmd.cmdLine.length === 1 && /^<<-?["']?\w+["']?$/.test(cmd.cmdLine[0]!.trim())) {
-        return withShell(config, [script.data], true);
+      if (body(script).startsWith('#!')) {
+        const path = `/dev/pipes/${script.name}`;
+        return { args: [path], files: [{ path, content: body(script), mode: 0o755 }] };
       }
+      return { args: withShell(config, [body(script)], true), files: [] };
     }
-    return withShell(config, cmd.cmdLine, cmd.prependShell);
+    const text = [cmd.cmdLine.join(' '), ...cmd.files.map((f) => `${f.data}${f.data.endsWith('\n') ? '' : '\n'}${f.name}`)].join('\n');
+    return { args: withShell(config, [text], true), files: [] };
   }
 
   /** BuildKit lists the build args a RUN can see (and the env does not override) in its history. */
@@ -410,7 +441,7 @@ class Engine {
   ): Promise<LayerRef | undefined> {
     switch (cmd.kind) {
       case 'workdir':
-        return this.executeWorkdir(state, config.WorkingDir ?? '/');
+        return this.executeWorkdir(state, config.WorkingDir ?? '/', config.User ?? '');
       case 'run':
         return this.executeRun(state, cmd, config, v);
       default:
@@ -418,7 +449,8 @@ class Engine {
     }
   }
 
-  private async executeWorkdir(state: StageState, dir: string): Promise<LayerRef | undefined> {
+  /** WORKDIR is a mkdir -p owned by the stage's USER; like BuildKit it always adds a layer, empty when the dir exists. */
+  private async executeWorkdir(state: StageState, dir: string, user: string): Promise<LayerRef | undefined> {
     const view = await openView(this.store, state.layers, this.scratch);
     const staging = await this.store.createSnapshotTemp();
     try {
@@ -426,13 +458,14 @@ class Engine {
         .then((s) => s.isDirectory())
         .catch(() => false);
       if (!exists && dir !== '/') {
-        await mkdirLikeBuildkit(view.root, staging, dir, this.createdTime());
+        const owner = user ? resolveUser([view.root], user) : { uid: 0, gid: 0 };
+        await mkdirLikeBuildkit(view.root, staging, dir, this.createdTime(), owner);
       }
     } finally {
       await view.release();
     }
     const entries = await entriesFromDir(staging, { xattrs: 'none' });
-    return commitLayer(this.store, state.layers, entries, staging, this.scratch, this.commitOpts());
+    return commitLayer(this.store, state.layers, entries, staging, this.scratch, { ...this.commitOpts(), keepEmpty: true });
   }
 
   private createdTime(): number {
@@ -448,36 +481,46 @@ class Engine {
       throw new SlipwayError('UNSUPPORTED', 'RUN --security=insecure is not supported yet');
     }
     if (cmd.devices.length) throw new SlipwayError('UNSUPPORTED', 'RUN --device is not supported yet');
-    const mounts: ExtraMount[] = [];
-    for (const m of cmd.mounts ?? []) {
-      if (m.type === 'tmpfs') {
-        mounts.push({ type: 'tmpfs', destination: m.target, ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}) });
-      } else if (m.type === 'cache' && !m.from) {
-        const id = m.id || m.target;
-        const dir = join(this.opts.root, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
-        await mkdir(dir, { recursive: true });
-        mounts.push({ type: 'bind', source: dir, destination: m.target, readonly: m.readOnly });
-      } else {
-        throw new SlipwayError('UNSUPPORTED', `RUN --mount=type=${m.type}${m.from ? ',from=…' : ''} is not supported yet`);
-      }
-    }
     const lowerDirs = await ensureSnapshots(this.store, state.layers);
     this.runtime ??= OciRuntime.resolve(this.opts.runtime);
-    const env = [...state.scope.runEnv()];
-    for (const [k, val] of Object.entries(this.plan.proxyEnv)) env.push(`${k}=${val}`);
-    const out = await runStep({
-      store: this.store,
-      lowerDirs,
-      args: this.runArgs(config, cmd),
-      env,
-      cwd: config.WorkingDir || '/',
-      user: config.User ?? '',
-      network: cmd.network,
-      mounts,
-      runtime: this.runtime,
-      onOutput: (stream, line) => v.log(stream, `${line}\n`),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    const owner = resolveUser([...lowerDirs].reverse(), config.User || 'root');
+    const views: Array<() => Promise<void>> = [];
+    const prepared = await prepareRunMounts(cmd.mounts ?? [], {
+      root: this.opts.root,
+      scratch: this.scratch,
+      contextDir: this.opts.contextDir,
+      secrets: this.secrets,
+      owner,
+      resolveFrom: async (from) => {
+        const src = await this.fromSource(from, state);
+        const view = await openView(this.store, src.layers, this.scratch);
+        views.push(() => view.release());
+        return view.root;
+      },
     });
+    const env = [...state.scope.runEnv(), ...prepared.env];
+    for (const [k, val] of Object.entries(this.plan.proxyEnv)) env.push(`${k}=${val}`);
+    const command = this.runCommand(config, cmd);
+    let out: Awaited<ReturnType<typeof runStep>>;
+    try {
+      out = await runStep({
+        store: this.store,
+        lowerDirs,
+        args: command.args,
+        files: [...command.files, ...prepared.files],
+        env,
+        cwd: config.WorkingDir || '/',
+        user: config.User ?? '',
+        network: cmd.network,
+        mounts: prepared.mounts,
+        runtime: this.runtime,
+        onOutput: (stream, line) => v.log(stream, `${line}\n`),
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      });
+    } finally {
+      await prepared.release();
+      for (const release of views) await release().catch(() => {});
+    }
     return commitLayer(this.store, state.layers, out.entries, out.upperDir, this.scratch, this.commitOpts());
   }
 
@@ -529,6 +572,20 @@ class Engine {
     }
     if (cmd.excludePatterns.length) inputs.push(`exclude:${cmd.excludePatterns.join('\0')}`);
     if (cmd.kind === 'copy' && cmd.parents) inputs.push('parents');
+    return inputs;
+  }
+
+  /** What RUN --mount=type=bind reads is part of the step's key, like a COPY's sources. */
+  private async bindInputs(state: StageState, cmd: RunCmd): Promise<string[]> {
+    const inputs: string[] = [];
+    for (const m of cmd.mounts ?? []) {
+      if (m.type !== 'bind') continue;
+      if (m.from) inputs.push(`bind-from:${(await this.fromSource(m.from, state)).key}`);
+      else {
+        const selected = selectEntries(await this.context(), m.source || '.', (p) => this.matcherFor(p));
+        inputs.push(`bind:${m.source}:${await digestSelection(selected, this.hasher!, this.opts.contextDir)}`);
+      }
+    }
     return inputs;
   }
 
@@ -630,7 +687,11 @@ class Engine {
       history,
     };
     v.status('exporting layers done');
-    const put = await this.store.putImage({ config: image, layers: final.layers.map((l) => l.descriptor) });
+    const put = await this.store.putImage({
+      config: image,
+      layers: final.layers.map((l) => l.descriptor),
+      uncompressedSizes: final.layers.map((l) => l.uncompressedSize ?? l.descriptor.size),
+    });
     v.status(`writing image ${put.configDigest} done`);
     const names: string[] = [];
     for (const tag of this.opts.tags ?? []) {
@@ -640,6 +701,14 @@ class Engine {
     v.done();
     return { imageId: put.configDigest, manifestDigest: put.manifestDigest, names };
   }
+}
+
+function declaredArgs(raw: ArgCmd, expanded: ArgCmd): ArgCmd['args'] {
+  return raw.args.map((a, i) => {
+    if (a.value === undefined) return { ...a };
+    const overridden = expanded.args[i]?.value;
+    return { ...a, value: a.value.includes('$') ? a.value : (overridden === a.value ? overridden : a.value) };
+  });
 }
 
 function formatPlat(p: { os: string; architecture: string; variant?: string }): string {
@@ -665,15 +734,13 @@ function humanBytes(n: number): string {
   return `${(n / 1e6).toFixed(2)}MB`;
 }
 
-/** BuildKit's COPY/ADD history text: the instruction with its sources and destination. */
+/**
+ * BuildKit's COPY/ADD history text: sources and destination only (BuildKit 20.10, the peer
+ * recorded in test/golden, drops --from/--chown/--chmod from it).
+ */
 function copyCreatedBy(cmd: CopyCmd | AddCmd): string {
-  const name = cmd.name.toUpperCase();
-  const flags: string[] = [];
-  if (cmd.kind === 'copy' && cmd.from) flags.push(`--from=${cmd.from}`);
-  if (cmd.chown) flags.push(`--chown=${cmd.chown}`);
-  if (cmd.chmod) flags.push(`--chmod=${cmd.chmod}`);
   const srcs = cmd.sourceContents.length ? cmd.sourceContents.map((c) => `<<${c.path}`) : cmd.sourcePaths;
-  return `${name} ${[...flags, ...srcs, cmd.destPath].join(' ')} # buildkit`;
+  return `${cmd.name.toUpperCase()} ${[...srcs, cmd.destPath].join(' ')} # buildkit`;
 }
 
 /** Context entries a COPY source word selects: the path itself, everything below it, and glob matches. */
@@ -682,7 +749,7 @@ function selectEntries(
   src: string,
   matcherFor: (pattern: string) => (name: string) => boolean,
 ): ContextEntry[] {
-  const cleaned = posix.normalize(`/${src}`).slice(1);
+  const cleaned = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
   if (cleaned === '' || cleaned === '.') return [...entries];
   if (!hasWildcard(cleaned)) {
     return entries.filter((e) => e.path === cleaned || e.path.startsWith(`${cleaned}/`));
@@ -734,7 +801,13 @@ function isArchive(head: Buffer): boolean {
 }
 
 /** WORKDIR's mkdir -p: new directories 0755 root, existing parents copied up unchanged. */
-async function mkdirLikeBuildkit(viewRoot: string, staging: string, dir: string, time: number): Promise<void> {
+async function mkdirLikeBuildkit(
+  viewRoot: string,
+  staging: string,
+  dir: string,
+  time: number,
+  owner: { uid: number; gid: number },
+): Promise<void> {
   const { chmod, lchown, utimes, lstat } = await import('node:fs/promises');
   const parts = dir.split('/').filter(Boolean);
   let current = '';
@@ -749,7 +822,7 @@ async function mkdirLikeBuildkit(viewRoot: string, staging: string, dir: string,
       await utimes(target, existing.atime, existing.mtime);
     } else {
       await chmod(target, 0o755);
-      await lchown(target, 0, 0);
+      await lchown(target, owner.uid, owner.gid);
       await utimes(target, time, time);
     }
   }

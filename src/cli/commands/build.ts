@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import { build } from '../../build/engine.js';
+import { parseSecretFlag } from '../../build/run-mounts.js';
 import { SlipwayError } from '../../errors.js';
 import { ProgressReporter } from '../../progress/events.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
@@ -54,7 +55,6 @@ export const run: CommandRunner = async (args, ctx) => {
   }
   for (const [flag, used] of [
     ['--output', o.output.length > 0],
-    ['--secret', o.secret.length > 0],
     ['--pull', o.pull === true],
     ['--push', o.push === true],
   ] as const) {
@@ -85,6 +85,7 @@ export const run: CommandRunner = async (args, ctx) => {
       labels: keyValues(o.label, false),
       ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: parseEpoch(epoch) } : {}),
       ...(o.runtime ? { runtime: o.runtime } : {}),
+      secrets: o.secret.map(parseSecretFlag),
       progress,
       signal: controller.signal,
     });

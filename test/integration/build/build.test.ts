@@ -138,4 +138,40 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /RUN false/);
   });
+
+  test('RUN heredocs, cache/secret/bind/tmpfs mounts work and secrets stay out of the image', () => {
+    const ctx = tempDir('ctx-mounts');
+    const secretFile = join(tempDir('secret'), 'token');
+    writeFileSync(secretFile, 's3cret-value');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN <<EOF',
+        'echo one > /one',
+        'echo two > /two',
+        'EOF',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo shebang > /three',
+        'EOF',
+        'RUN --mount=type=cache,target=/cache echo cached >> /cache/log && cat /cache/log | wc -l > /cache-count',
+        'RUN --mount=type=secret,id=token cat /run/secrets/token | wc -c > /secret-len',
+        'RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/x > /from-bind',
+        'RUN --mount=type=tmpfs,target=/scratch touch /scratch/t && ls /scratch > /tmpfs-ls',
+        '',
+      ].join('\n'),
+      'data/x': 'bound',
+    });
+    const r = slipway(root, ['build', '--progress=plain', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts-test', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /s3cret-value/);
+    const out = spawnSync('sh', ['-c', `cat ${join(root, 'oci/blobs/sha256')}/* | gzip -dc 2>/dev/null | strings | grep -c s3cret-value || true`], {
+      encoding: 'utf8',
+    });
+    assert.equal(out.stdout.trim(), '0', 'the secret is in no blob');
+    const files = spawnSync('sh', ['-c', `cd ${root}/snapshots && cat */one */two */three */from-bind */secret-len */tmpfs-ls 2>/dev/null`], {
+      encoding: 'utf8',
+    });
+    assert.equal(files.stdout, 'one\ntwo\nshebang\nbound12\nt\n');
+  });
 });

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { chown, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { RunMount } from '../dockerfile/instructions/types.js';
+import { SlipwayError } from '../errors.js';
+import { mountOverlay, unmount } from '../runtime/overlay.js';
+import type { ExtraMount } from '../runtime/spec.js';
+import { tempName } from '../store/fsutil.js';
+
+/** `build --secret id=…,src=…|env=…`: where a secret's bytes come from. Never in a key, layer or log. */
+export interface SecretSource {
+  id: string;
+  src?: string;
+  env?: string;
+}
+
+export interface MountContext {
+  root: string;
+  scratch: string;
+  contextDir: string;
+  secrets: ReadonlyMap<string, SecretSource>;
+  /** The step's user, so a new cache dir is writable by it (pip's cache for non-root users). */
+  owner: { uid: number; gid: number };
+  /** Resolves `from=` (a stage name/index or image) to a read-only directory. */
+  resolveFrom(from: string): Promise<string>;
+}
+
+export interface PreparedMounts {
+  mounts: ExtraMount[];
+  env: string[];
+  files: Array<{ path: string; content: Buffer; mode: number }>;
+  release(): Promise<void>;
+}
+
+/** Parses `--secret` values as docker buildx does: `id=x,src=path`, `id=x,env=VAR`, `type=file|env`. */
+export function parseSecretFlag(spec: string): SecretSource {
+  const out: { id?: string; src?: string; env?: string; type?: string } = {};
+  for (const field of spec.split(',')) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? '' : field.slice(eq + 1);
+    if (key === 'id') out.id = value;
+    else if (key === 'src' || key === 'source') out.src = value;
+    else if (key === 'env') out.env = value;
+    else if (key === 'type') out.type = value;
+    else throw new SlipwayError('USAGE', `unexpected key '${key}' in '${spec}'`);
+  }
+  if (!out.id) throw new SlipwayError('USAGE', `secret "${spec}": an id is required`);
+  if (out.type === 'env' && !out.env) out.env = out.src ?? out.id;
+  if (!out.src && !out.env) {
+    if (process.env[out.id] !== undefined) out.env = out.id;
+    else out.src = out.id;
+  }
+  return { id: out.id, ...(out.src ? { src: out.src } : {}), ...(out.env ? { env: out.env } : {}) };
+}
+
+/** Turns RUN --mount options into runtime mounts, env and files; `release` undoes what it set up. */
+export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountContext): Promise<PreparedMounts> {
+  const out: PreparedMounts = { mounts: [], env: [], files: [], release: async () => {} };
+  const cleanups: Array<() => Promise<void>> = [];
+  out.release = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  };
+  try {
+    for (const m of mounts) {
+      switch (m.type) {
+        case 'tmpfs':
+          out.mounts.push({ type: 'tmpfs', destination: m.target, ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}) });
+          break;
+        case 'cache': {
+          if (m.from) throw new SlipwayError('UNSUPPORTED', 'RUN --mount=type=cache,from=… is not supported yet');
+          const id = m.id || m.target;
+          const dir = join(ctx.root, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+          if (!existsSync(dir)) {
+            await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
+            await chown(dir, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
+          }
+          out.mounts.push({ type: 'bind', source: dir, destination: m.target, readonly: m.readOnly });
+          break;
+        }
+        case 'bind': {
+          const base = m.from ? await ctx.resolveFrom(m.from) : ctx.contextDir;
+          const source = join(base, posix.normalize(`/${m.source || '.'}`));
+          if (!existsSync(source)) {
+            throw new SlipwayError('BUILD', `failed to mount ${m.target}: ${m.source || '.'}: not found`);
+          }
+          if (m.readOnly) {
+            out.mounts.push({ type: 'bind', source, destination: m.target, readonly: true });
+            break;
+          }
+          // A writable bind's changes are thrown away: an overlay over the source takes them.
+          const scratch = join(ctx.scratch, tempName('bind'));
+          const upper = join(scratch, 'upper');
+          const work = join(scratch, 'work');
+          const merged = join(scratch, 'merged');
+          await Promise.all([mkdir(upper, { recursive: true }), mkdir(work, { recursive: true }), mkdir(merged, { recursive: true })]);
+          cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+          if (statSync(source).isDirectory()) {
+            await mountOverlay({ lowerDirs: [source], upperDir: upper, workDir: work, target: merged });
+            cleanups.push(() => unmount(merged));
+            out.mounts.push({ type: 'bind', source: merged, destination: m.target, readonly: false });
+          } else {
+            out.mounts.push({ type: 'bind', source, destination: m.target, readonly: true });
+          }
+          break;
+        }
+        case 'secret': {
+          const id = m.id || posix.basename(m.target);
+          const secret = ctx.secrets.get(id);
+          if (!secret) {
+            if (m.required) throw new SlipwayError('BUILD', `secret ${id} not found`, { hint: `pass --secret id=${id},src=FILE` });
+            break;
+          }
+          const value = secret.env !== undefined ? Buffer.from(process.env[secret.env] ?? '') : await readFile(secret.src!);
+          if (m.env) out.env.push(`${m.env}=${value.toString('utf8')}`);
+          if (!m.env || m.target) {
+            out.files.push({ path: m.target || `/run/secrets/${id}`, content: value, mode: m.mode ?? 0o400 });
+          }
+          break;
+        }
+        case 'ssh': {
+          const sock = process.env.SSH_AUTH_SOCK;
+          if (!sock || !(await stat(sock).catch(() => undefined))) {
+            if (m.required) throw new SlipwayError('BUILD', 'no SSH agent socket: set SSH_AUTH_SOCK or drop RUN --mount=type=ssh');
+            break;
+          }
+          const target = m.target || '/run/buildkit/ssh_agent.0';
+          out.mounts.push({ type: 'bind', source: sock, destination: target, readonly: false });
+          out.env.push(`SSH_AUTH_SOCK=${target}`);
+          break;
+        }
+      }
+    }
+    return out;
+  } catch (e) {
+    await out.release();
+    throw e;
+  }
+}
