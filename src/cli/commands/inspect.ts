@@ -1,4 +1,56 @@
+import { SlipwayError } from '../../errors.js';
+import { requireArgs } from '../../images/cli-support.js';
+import { GoTemplate } from '../../images/gotemplate.js';
+import { type InspectKind, inspectJson, inspectObjects, inspectTemplate } from '../../images/inspect.js';
+import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('inspect');
+/** docker/cli inspect.Inspect: print what was found, then the errors; exit 1 if any name failed. */
+export async function runInspect(
+  args: string[],
+  ctx: Parameters<CommandRunner>[1],
+  verb = 'inspect',
+  kind: InspectKind = 'any',
+): Promise<number> {
+  const cmd = dockerCommand(verb, '[OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on objects')
+    .argument('[names...]')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('-s, --size', 'Display total file sizes')
+    .option('--type <type>', 'Only inspect objects of the given type');
+  if (parseFlags(cmd, args) === 'help') return 0;
+  const names = requireArgs(cmd, verb, 1, 'at least');
+  const o = cmd.opts<{ format?: string; type?: string }>();
+  let lookup = kind;
+  if (o.type !== undefined) {
+    if (o.type === 'image') lookup = 'image';
+    else if (o.type === 'container')
+      throw new SlipwayError('UNSUPPORTED', 'inspecting containers is not supported yet');
+    else {
+      ctx.err(`"${o.type}" is not a valid value for --type\n`);
+      return 1;
+    }
+  }
+  const format = o.format ?? '';
+  let tmpl: GoTemplate | undefined;
+  if (format !== '' && format !== 'json') {
+    try {
+      tmpl = GoTemplate.parse(format);
+    } catch (e) {
+      ctx.err(`template parsing error: ${(e as Error).message}\n`);
+      return 64;
+    }
+  }
+  const store = await Store.open(ctx.root);
+  const { objects, errors } = await inspectObjects(store, names, lookup);
+  try {
+    ctx.out(tmpl ? inspectTemplate(tmpl, objects) : inspectJson(objects));
+  } catch (e) {
+    errors.push(`template: ${(e as Error).message.replace(/^template: /, '')}`);
+  }
+  if (errors.length === 0) return 0;
+  ctx.err(`${errors.join('\n')}\n`);
+  return 1;
+}
+
+export const run: CommandRunner = (args, ctx) => runInspect(args, ctx);

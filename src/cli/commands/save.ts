@@ -1,4 +1,60 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { SlipwayError } from '../../errors.js';
+import { requireArgs, withDockerErrors } from '../../images/cli-support.js';
+import { type SaveFormat, saveImages } from '../../images/save.js';
+import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('save');
+export async function runSave(
+  args: string[],
+  ctx: Parameters<CommandRunner>[1],
+  verb = 'save',
+): Promise<number> {
+  const cmd = dockerCommand(
+    verb,
+    '[OPTIONS] IMAGE [IMAGE...]',
+    'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  )
+    .argument('[images...]')
+    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
+    .option('--format <format>', 'Archive format: docker (docker-archive with OCI layout, default) or oci')
+    .option('--platform <platform>', 'Save only the given platform variant');
+  if (parseFlags(cmd, args) === 'help') return 0;
+  const images = requireArgs(cmd, verb, 1, 'at least');
+  const o = cmd.opts<{ output?: string; format?: string }>();
+  const fmt = o.format ?? 'docker';
+  if (fmt !== 'docker' && fmt !== 'oci' && fmt !== 'docker-archive' && fmt !== 'oci-archive') {
+    throw new SlipwayError('USAGE', `invalid --format "${fmt}": want docker or oci`);
+  }
+  const format: SaveFormat = fmt.startsWith('oci') ? 'oci' : 'docker';
+  if (o.output === undefined && process.stdout.isTTY) {
+    ctx.err('cowardly refusing to save to a terminal. Use the -o flag or redirect\n');
+    return 1;
+  }
+  return withDockerErrors(ctx, async () => {
+    const store = await Store.open(ctx.root);
+    try {
+      if (o.output === undefined) {
+        await saveImages(store, images, process.stdout, format);
+        return 0;
+      }
+      // Like docker/cli's CopyToFile: a temp file beside the target, renamed when complete.
+      const tmp = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.tmp`);
+      try {
+        await saveImages(store, images, createWriteStream(tmp), format);
+        await rename(tmp, o.output);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      return 0;
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+export const run: CommandRunner = (args, ctx) => runSave(args, ctx);
