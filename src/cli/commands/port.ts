@@ -1,4 +1,50 @@
+import { resolveContainer } from '../../containers/lifecycle.js';
+import { ContainerStore } from '../../containers/store.js';
+import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('port');
+export const run: CommandRunner = async (args, ctx) => {
+  const cmd = dockerCommand(
+    'port',
+    'CONTAINER [PRIVATE_PORT[/PROTO]]',
+    'List port mappings or a specific mapping for the container',
+  )
+    .argument('[container]')
+    .argument('[port]');
+  if (parseFlags(cmd, args) === 'help') return 0;
+  const [ref, portArg] = cmd.args;
+  if (ref === undefined) {
+    throw new SlipwayError('USAGE', '"slipway port" requires at least 1 argument.', {
+      hint: "See 'slipway port --help'.",
+    });
+  }
+  const cs = new ContainerStore(ctx.root);
+  let rec: Awaited<ReturnType<typeof resolveContainer>>;
+  try {
+    rec = await resolveContainer(cs, ref);
+  } catch (e) {
+    if (e instanceof SlipwayError && (e.code === 'NOT_FOUND' || e.code === 'CONFLICT')) {
+      ctx.err(`Error response from daemon: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const ports = rec.state.status === 'running' ? rec.state.ports : [];
+  const sorted = [...ports].sort(
+    (a, b) => a.containerPort - b.containerPort || a.proto.localeCompare(b.proto),
+  );
+  const host = (ip: string, port: number) => `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+  if (portArg !== undefined) {
+    const [num = '', proto = 'tcp'] = portArg.split('/');
+    const hits = sorted.filter((b) => String(b.containerPort) === num && b.proto === proto);
+    if (hits.length === 0) {
+      ctx.err(`Error: No public port '${num}/${proto}' published for ${ref}\n`);
+      return 1;
+    }
+    for (const b of hits) ctx.out(`${host(b.hostIp, b.hostPort)}\n`);
+    return 0;
+  }
+  for (const b of sorted) ctx.out(`${b.containerPort}/${b.proto} -> ${host(b.hostIp, b.hostPort)}\n`);
+  return 0;
+};

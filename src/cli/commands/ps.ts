@@ -1,4 +1,59 @@
+import { listContainers } from '../../containers/lifecycle.js';
+import { renderPs } from '../../containers/list.js';
+import { ContainerStore } from '../../containers/store.js';
+import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags, repeatable } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('ps');
+/** `ps` / `container ls`: `verb` only changes the usage text. */
+export function psRunner(verb: string): CommandRunner {
+  return async (args, ctx) => {
+    const cmd = dockerCommand(verb, '[OPTIONS]', 'List containers')
+      .option('-a, --all', 'Show all containers (default shows just running)')
+      .option('-q, --quiet', 'Only display container IDs')
+      .option('--no-trunc', "Don't truncate output")
+      .option('--format <format>', 'Format output using a custom template')
+      .addOption(repeatable('-f, --filter <filter>', 'Filter output based on conditions provided'))
+      .option('-n, --last <n>', 'Show n last created containers (includes all states)')
+      .option('-l, --latest', 'Show the latest created container (includes all states)')
+      .option('-s, --size', 'Display total file sizes');
+    if (parseFlags(cmd, args) === 'help') return 0;
+    if (cmd.args.length > 0) {
+      throw new SlipwayError('USAGE', `"slipway ${verb}" accepts no arguments.`, {
+        hint: `See 'slipway ${verb} --help'.`,
+      });
+    }
+    const o = cmd.opts<{
+      all?: boolean;
+      quiet?: boolean;
+      trunc: boolean;
+      format?: string;
+      filter: string[];
+      last?: string;
+      latest?: boolean;
+    }>();
+    let last: number | undefined;
+    if (o.latest) last = 1;
+    else if (o.last !== undefined) {
+      last = Number(o.last);
+      if (!Number.isInteger(last))
+        throw new SlipwayError('USAGE', `invalid argument "${o.last}" for "-n, --last" flag`);
+      if (last === -1) last = undefined;
+    }
+    const cs = new ContainerStore(ctx.root);
+    const records = await listContainers(cs);
+    ctx.out(
+      renderPs(records, {
+        all: o.all === true,
+        quiet: o.quiet === true,
+        noTrunc: !o.trunc,
+        filters: o.filter,
+        ...(o.format !== undefined ? { format: o.format } : {}),
+        ...(last !== undefined ? { last } : {}),
+      }),
+    );
+    return 0;
+  };
+}
+
+export const run: CommandRunner = psRunner('ps');

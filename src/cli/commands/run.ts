@@ -1,4 +1,179 @@
-import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { Option } from 'commander';
+import { attachForeground } from '../../containers/cli-support.js';
+import { createContainer } from '../../containers/create.js';
+import { StartError, startContainer } from '../../containers/lifecycle.js';
+import type { RunFlags } from '../../containers/options.js';
+import { removeContainerFiles } from '../../containers/remove.js';
+import { ContainerStore } from '../../containers/store.js';
+import { SlipwayError } from '../../errors.js';
+import type { CliContext, CommandRunner } from '../context.js';
+import { dockerCommand, parseFlags, repeatable } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('run');
+/** The `run`/`create` flag set; flags stop at the image name (everything after is the command). */
+export function runCommand(verb: 'run' | 'create') {
+  const cmd = dockerCommand(
+    verb,
+    '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+    verb === 'run' ? 'Create and run a new container from an image' : 'Create a new container',
+  )
+    .helpOption('--help', 'Print usage')
+    .passThroughOptions()
+    .argument('[image]')
+    .argument('[command...]')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('--name <name>', 'Assign a name to the container')
+    .addOption(repeatable('-p, --publish <spec>', "Publish a container's port(s) to the host"))
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+    .addOption(repeatable('-e, --env <env>', 'Set environment variables'))
+    .addOption(repeatable('--env-file <file>', 'Read in a file of environment variables'))
+    .addOption(repeatable('-v, --volume <spec>', 'Bind mount a volume'))
+    .addOption(repeatable('--mount <spec>', 'Attach a filesystem mount to the container'))
+    .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--entrypoint <cmd>', 'Overwrite the default ENTRYPOINT of the image')
+    .addOption(
+      new Option('--network <mode>', 'Connect a container to a network (bridge, host, none)').default(
+        'bridge',
+      ),
+    )
+    .addOption(new Option('--net <mode>').hideHelp())
+    .option('-h, --hostname <name>', 'Container host name')
+    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
+    .option('--stop-signal <signal>', 'Signal to stop the container')
+    .option('--stop-timeout <seconds>', 'Timeout (in seconds) to stop a container')
+    .addOption(repeatable('-l, --label <label>', 'Set meta data on a container'))
+    .addOption(repeatable('--expose <port>', 'Expose a port or a range of ports'))
+    .option('--restart <policy>', 'Restart policy to apply when a container exits', 'no')
+    .option('--platform <platform>', 'Set platform if server is multi-platform capable')
+    .option('--pull <policy>', 'Pull image before running ("always", "missing", "never")', 'missing');
+  if (verb === 'run') {
+    cmd
+      .option('-d, --detach', 'Run container in background and print container ID')
+      .option('--rm', 'Automatically remove the container when it exits');
+  } else {
+    cmd.option('--rm', 'Automatically remove the container when it exits');
+  }
+  return cmd;
+}
+
+interface RawFlags {
+  detach?: boolean;
+  rm?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  name?: string;
+  publish: string[];
+  publishAll?: boolean;
+  env: string[];
+  envFile: string[];
+  volume: string[];
+  mount: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  network: string;
+  net?: string;
+  hostname?: string;
+  init?: boolean;
+  stopSignal?: string;
+  stopTimeout?: string;
+  label: string[];
+  expose: string[];
+  restart: string;
+}
+
+/** Parses `run`/`create` arguments; undefined when help was printed. */
+export function parseRunArgs(
+  verb: 'run' | 'create',
+  args: string[],
+): { image: string; command: string[]; flags: RunFlags } | undefined {
+  const cmd = runCommand(verb);
+  if (parseFlags(cmd, args) === 'help') return undefined;
+  const o = cmd.opts<RawFlags>();
+  const [image, command = []] = cmd.processedArgs as [string | undefined, string[] | undefined];
+  if (image === undefined) {
+    throw new SlipwayError('USAGE', `"slipway ${verb}" requires at least 1 argument.`, {
+      hint: `See 'slipway ${verb} --help'.`,
+    });
+  }
+  if (o.tty) throw new SlipwayError('UNSUPPORTED', `${verb} -t (pseudo-TTY) is not supported yet`);
+  if (o.restart !== 'no')
+    throw new SlipwayError('UNSUPPORTED', `--restart ${o.restart} is not supported yet`);
+  let stopTimeout: number | undefined;
+  if (o.stopTimeout !== undefined) {
+    stopTimeout = Number(o.stopTimeout);
+    if (!Number.isInteger(stopTimeout))
+      throw new SlipwayError('USAGE', `invalid argument "${o.stopTimeout}" for "--stop-timeout" flag`);
+  }
+  const flags: RunFlags = {
+    detach: o.detach === true,
+    rm: o.rm === true,
+    interactive: o.interactive === true,
+    publish: o.publish,
+    publishAll: o.publishAll === true,
+    env: o.env,
+    envFile: o.envFile,
+    volume: o.volume,
+    mount: o.mount,
+    network: o.net ?? o.network,
+    init: o.init === true,
+    label: o.label,
+    expose: o.expose,
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.workdir !== undefined ? { workdir: o.workdir } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
+    ...(o.hostname !== undefined ? { hostname: o.hostname } : {}),
+    ...(o.stopSignal !== undefined ? { stopSignal: o.stopSignal } : {}),
+    ...(stopTimeout !== undefined ? { stopTimeout } : {}),
+  };
+  return { image, command, flags };
+}
+
+/** Docker's CLI prefix for a failed run/create: `docker: Error response from daemon: …` + the help hint. */
+export function runFailure(ctx: CliContext, verb: string, e: unknown, code: number): number {
+  if (!(e instanceof SlipwayError) || e.code === 'USAGE' || e.code === 'UNSUPPORTED') throw e;
+  ctx.err(`slipway: Error response from daemon: ${e.message}\nSee 'slipway ${verb} --help'.\n`);
+  return code;
+}
+
+export const run: CommandRunner = async (args, ctx) => {
+  const parsed = parseRunArgs('run', args);
+  if (!parsed) return 0;
+  const { flags } = parsed;
+  const cs = new ContainerStore(ctx.root);
+  let rec: Awaited<ReturnType<typeof createContainer>>;
+  try {
+    rec = await createContainer(cs, {
+      image: parsed.image,
+      command: parsed.command,
+      flags,
+      cwd: process.cwd(),
+      hostEnv: process.env,
+    });
+  } catch (e) {
+    return runFailure(ctx, 'run', e, 125);
+  }
+  if (flags.network === 'host' && flags.publish.length > 0) {
+    ctx.err('WARNING: Published ports are discarded when using host network mode\n');
+  }
+  try {
+    await startContainer(cs, rec, {
+      attached: !flags.detach,
+      stdinFromUs: flags.interactive && !flags.detach,
+    });
+  } catch (e) {
+    const code = e instanceof StartError ? e.exitCode : 125;
+    if (flags.rm) {
+      const now = cs.read(rec.id);
+      if (now) await removeContainerFiles(cs, now, { volumes: true }).catch(() => {});
+    }
+    return runFailure(ctx, 'run', e, code);
+  }
+  if (flags.detach) {
+    ctx.out(`${rec.id}\n`);
+    return 0;
+  }
+  return attachForeground(ctx, cs, rec.id, flags.rm);
+};

@@ -1,4 +1,49 @@
+import { attachForeground, daemonMessage, requireArgs } from '../../containers/cli-support.js';
+import { isRunning, resolveContainer, startContainer } from '../../containers/lifecycle.js';
+import { ContainerStore } from '../../containers/store.js';
+import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('start');
+export const run: CommandRunner = async (args, ctx) => {
+  const cmd = dockerCommand(
+    'start',
+    '[OPTIONS] CONTAINER [CONTAINER...]',
+    'Start one or more stopped containers',
+  )
+    .argument('[containers...]')
+    .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
+    .option('-i, --interactive', "Attach container's STDIN");
+  if (parseFlags(cmd, args) === 'help') return 0;
+  requireArgs('start', cmd.args, 1);
+  const o = cmd.opts<{ attach?: boolean; interactive?: boolean }>();
+  const attach = o.attach === true || o.interactive === true;
+  if (attach && cmd.args.length > 1) {
+    throw new SlipwayError('USAGE', 'you cannot start and attach multiple containers at once');
+  }
+  const cs = new ContainerStore(ctx.root);
+  const failed: string[] = [];
+  for (const ref of cmd.args) {
+    try {
+      const rec = await resolveContainer(cs, ref);
+      if (isRunning(rec)) {
+        if (!attach) ctx.out(`${ref}\n`);
+        continue;
+      }
+      await startContainer(cs, rec, {
+        attached: attach,
+        stdinFromUs: o.interactive === true && rec.config.openStdin,
+      });
+      if (attach) return attachForeground(ctx, cs, rec.id, rec.hostConfig.autoRemove);
+      ctx.out(`${ref}\n`);
+    } catch (e) {
+      ctx.err(`Error response from daemon: ${daemonMessage(e)}\n`);
+      failed.push(ref);
+    }
+  }
+  if (failed.length) {
+    ctx.err(`Error: failed to start containers: ${failed.join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+};

@@ -1,4 +1,39 @@
+import { forEachContainer, requireArgs } from '../../containers/cli-support.js';
+import { resolveContainer, stopContainer } from '../../containers/lifecycle.js';
+import { ContainerStore } from '../../containers/store.js';
+import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('stop');
+/** `-t N` as Docker reads it: an integer, -1 meaning wait forever. */
+export function parseTimeout(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n))
+    throw new SlipwayError(
+      'USAGE',
+      `invalid argument "${text}" for "-t, --timeout" flag: strconv.ParseInt: parsing "${text}": invalid syntax`,
+    );
+  return n;
+}
+
+export const run: CommandRunner = async (args, ctx) => {
+  const cmd = dockerCommand(
+    'stop',
+    '[OPTIONS] CONTAINER [CONTAINER...]',
+    'Stop one or more running containers',
+  )
+    .argument('[containers...]')
+    .option('-t, --timeout <seconds>', 'Seconds to wait before killing the container')
+    .option('-s, --signal <signal>', 'Signal to send to the container');
+  if (parseFlags(cmd, args) === 'help') return 0;
+  requireArgs('stop', cmd.args, 1);
+  const o = cmd.opts<{ timeout?: string; signal?: string }>();
+  const timeout = parseTimeout(o.timeout);
+  const cs = new ContainerStore(ctx.root);
+  return forEachContainer(ctx, cmd.args, async (ref) => {
+    const rec = await resolveContainer(cs, ref);
+    if (o.signal !== undefined) rec.config.stopSignal = o.signal;
+    await stopContainer(cs, rec, timeout);
+  });
+};

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SlipwayError } from '../errors.js';
+import { resolveUser } from '../runtime/users.js';
+import { containerRuntime, isRunning, resolveContainer } from './lifecycle.js';
+import type { ContainerStore } from './store.js';
+import { startFailureCode } from './supervisor.js';
+
+export interface ExecOptions {
+  interactive: boolean;
+  detach: boolean;
+  env: string[];
+  user?: string;
+  workdir?: string;
+  command: string[];
+}
+
+/** `docker exec`: a new process in the running container (runc exec), its stdio ours; returns its exit status. */
+export async function execInContainer(cs: ContainerStore, ref: string, opts: ExecOptions): Promise<number> {
+  const rec = await resolveContainer(cs, ref);
+  if (!isRunning(rec)) throw new SlipwayError('CONFLICT', `container ${rec.id} is not running`);
+  if (opts.workdir !== undefined && opts.workdir !== '' && !opts.workdir.startsWith('/')) {
+    throw new SlipwayError(
+      'USAGE',
+      `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
+    );
+  }
+  const runtime = containerRuntime();
+  const p = cs.paths(rec.id);
+  const logFile = join(p.dir, `exec-${process.pid}.log`);
+  const args = ['--root', runtime.stateRoot ?? '', '--log', logFile, '--log-format', 'json', 'exec'];
+  for (const e of opts.env) args.push('--env', e);
+  if (opts.user !== undefined && opts.user !== '') {
+    const u = resolveUser(p.rootfs, opts.user);
+    args.push('--user', `${u.uid}:${u.gid}`);
+    for (const g of u.additionalGids) args.push('--additional-gids', String(g));
+  }
+  if (opts.workdir) args.push('--cwd', opts.workdir);
+  if (opts.detach) args.push('--detach');
+  args.push(rec.id, ...opts.command);
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(runtime.binary, args, {
+        stdio: [opts.interactive && !opts.detach ? 'inherit' : 'ignore', 'inherit', 'inherit'],
+      });
+      child.on('error', reject);
+      child.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+    });
+    const err = runtimeError(logFile);
+    if (err !== undefined) {
+      throw new ExecStartError(
+        `OCI runtime exec failed: ${err}: unknown`,
+        startFailureCode(err) === 125 ? 126 : startFailureCode(err),
+      );
+    }
+    return code;
+  } finally {
+    rmSync(logFile, { force: true });
+  }
+}
+
+/** An exec that never started: Docker exits 126 (cannot run) or 127 (not found). */
+export class ExecStartError extends SlipwayError {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super('RUNTIME', message);
+  }
+}
+
+function runtimeError(file: string): string | undefined {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let msg: string | undefined;
+  for (const line of text.split('\n')) {
+    try {
+      const e = JSON.parse(line) as { level?: string; msg?: string };
+      if ((e.level === 'error' || e.level === 'fatal') && e.msg) msg = e.msg;
+    } catch {
+      // not JSON
+    }
+  }
+  return msg;
+}

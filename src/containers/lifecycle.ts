@@ -1,0 +1,297 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { SlipwayError } from '../errors.js';
+import { isMounted, unmount } from '../runtime/overlay.js';
+import { OciRuntime } from '../runtime/runc.js';
+import { removeNetns } from './network.js';
+import { type PublishSpec, parseExposeKeys, signalNumber } from './options.js';
+import { allocatePorts } from './ports.js';
+import { isSameProcess, processStartTime } from './proc.js';
+import { type ContainerRecord, rfc3339Nano } from './record.js';
+import { removeContainerFiles } from './remove.js';
+import { type ContainerStore, RUNC_STATE_ROOT } from './store.js';
+import type { ReadyMessage } from './supervisor.js';
+
+/** The hidden CLI verb the supervisor runs as: `slipway --root R container __supervise <id>`. */
+export const SUPERVISE_ARGS = ['container', '__supervise'] as const;
+
+/** A container that could not start, with Docker's exit status for it (125/126/127). */
+export class StartError extends SlipwayError {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super('CONTAINER', message);
+  }
+}
+
+/** bin/slipway.js of this checkout, found upward from the running module (bundled or tsc output). */
+export function cliEntry(): string {
+  const override = process.env.SLIPWAY_CLI;
+  if (override) return override;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'bin', 'slipway.js');
+    if (existsSync(candidate) && existsSync(join(dir, 'package.json'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new SlipwayError(
+    'RUNTIME',
+    'cannot find bin/slipway.js to start the container supervisor (set SLIPWAY_CLI)',
+  );
+}
+
+let runtimeSingleton: OciRuntime | undefined;
+export function containerRuntime(): OciRuntime {
+  runtimeSingleton ??= OciRuntime.resolve(undefined, RUNC_STATE_ROOT);
+  return runtimeSingleton;
+}
+
+export function isRunning(rec: ContainerRecord): boolean {
+  return rec.state.status === 'running';
+}
+
+function supervisorAlive(rec: ContainerRecord): boolean {
+  return rec.state.supervisorPid > 0 && isSameProcess(rec.state.supervisorPid, rec.state.supervisorStart);
+}
+
+/**
+ * The record as it really is: a container whose supervisor died (killed, crashed, host rebooted) is
+ * finished here — the orphaned process is killed, mounts and netns released — and shown as exited,
+ * 137 when we had to kill it, 255 when its status is unknown (Docker's code after a lost daemon).
+ */
+export async function refresh(cs: ContainerStore, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (rec.state.supervisorPid === 0 || supervisorAlive(rec)) return rec;
+  const again = cs.read(rec.id);
+  if (!again || again.state.supervisorPid === 0 || supervisorAlive(again)) return again ?? rec;
+  const p = cs.paths(rec.id);
+  let killed = false;
+  const runtime = containerRuntime();
+  if (runtime.hasState(rec.id)) {
+    if (again.state.pid > 0 && processStartTime(again.state.pid) !== undefined) {
+      await runtime.kill(rec.id, 'KILL').catch(() => {});
+      killed = true;
+      for (let i = 0; i < 100 && processStartTime(again.state.pid) !== undefined; i++) await sleep(20);
+    }
+    await runtime.delete(rec.id, { force: true }).catch(() => {});
+  }
+  if (again.state.slirpPid > 0 && processStartTime(again.state.slirpPid) !== undefined) {
+    try {
+      process.kill(again.state.slirpPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await removeNetns(p.netns).catch(() => {});
+  rmSync(p.slirpSocket, { force: true });
+  if (isMounted(p.rootfs)) await unmount(p.rootfs).catch(() => {});
+  const updated = await cs.update(rec.id, (r) => {
+    if (r.state.status === 'running') {
+      r.state.status = 'exited';
+      r.state.exitCode = killed ? 137 : 255;
+      r.state.finishedAt = rfc3339Nano();
+    }
+    r.state.pid = 0;
+    r.state.supervisorPid = 0;
+    r.state.supervisorStart = '';
+    r.state.slirpPid = 0;
+  });
+  return updated ?? again;
+}
+
+/** Every container, reconciled. */
+export async function listContainers(cs: ContainerStore): Promise<ContainerRecord[]> {
+  const out: ContainerRecord[] = [];
+  for (const r of cs.list()) out.push(await refresh(cs, r));
+  return out;
+}
+
+export async function resolveContainer(cs: ContainerStore, ref: string): Promise<ContainerRecord> {
+  return refresh(cs, cs.resolve(ref));
+}
+
+/** The publications for one start: -p as given plus, with -P, every exposed port not already published. */
+export function publishRequests(rec: ContainerRecord): PublishSpec[] {
+  if (rec.hostConfig.networkMode !== 'bridge') return [];
+  const out: PublishSpec[] = rec.hostConfig.portBindings.map((b) => ({ ...b }));
+  if (rec.hostConfig.publishAll) {
+    const taken = new Set(out.map((b) => `${b.containerPort}/${b.proto}`));
+    for (const key of rec.config.exposedPorts) {
+      for (const k of parseExposeKeys(key)) {
+        if (taken.has(k)) continue;
+        const [port = '0', proto = 'tcp'] = k.split('/');
+        out.push({
+          hostIp: '0.0.0.0',
+          hostPort: 0,
+          containerPort: Number(port),
+          proto: proto === 'udp' ? 'udp' : 'tcp',
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export interface StartOptions {
+  /** A foreground `run` reads the log itself and removes an --rm container after the exit code. */
+  attached: boolean;
+  /** Hand our stdin to the container (`run -i` in the foreground). */
+  stdinFromUs: boolean;
+}
+
+/**
+ * Starts a created or exited container: publishes ports (failing early when one is taken), then spawns
+ * the detached supervisor and waits for it to report the container started (or why it could not).
+ */
+export async function startContainer(
+  cs: ContainerStore,
+  rec: ContainerRecord,
+  opts: StartOptions,
+): Promise<void> {
+  const ports = await allocatePorts(publishRequests(rec), `${rec.name} (${rec.id})`);
+  await cs.update(rec.id, (r) => {
+    r.state.ports = ports;
+    r.state.error = '';
+  });
+  const p = cs.paths(rec.id);
+  const logFd = openSync(p.supervisorLog, 'a');
+  const args = [cliEntry(), '--root', cs.root, ...SUPERVISE_ARGS, rec.id];
+  if (opts.attached) args.push('--attached');
+  if (opts.stdinFromUs) args.push('--stdin');
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(process.execPath, args, {
+      detached: true,
+      cwd: '/',
+      stdio: [opts.stdinFromUs ? 'inherit' : 'ignore', logFd, logFd, 'pipe'],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const msg = await new Promise<ReadyMessage>((resolve) => {
+    let text = '';
+    const ready = child.stdio[3];
+    const finish = (m: ReadyMessage) => {
+      resolve(m);
+    };
+    child.once('error', (e) =>
+      finish({ ok: false, error: `cannot start supervisor: ${e.message}`, exitCode: 125 }),
+    );
+    ready?.on('data', (b: Buffer) => {
+      text += b.toString('utf8');
+      const nl = text.indexOf('\n');
+      if (nl !== -1) {
+        try {
+          finish(JSON.parse(text.slice(0, nl)) as ReadyMessage);
+        } catch {
+          finish({ ok: false, error: `supervisor said: ${text}`, exitCode: 125 });
+        }
+      }
+    });
+    ready?.on('error', () => {});
+    child.once('exit', (code) =>
+      finish({
+        ok: false,
+        error: `container supervisor exited (${code}) before the container started; see ${p.supervisorLog}`,
+        exitCode: 125,
+      }),
+    );
+  });
+  child.stdio[3]?.destroy();
+  child.unref();
+  if (!msg.ok) throw new StartError(msg.error ?? 'container failed to start', msg.exitCode ?? 125);
+}
+
+/** Polls until the container is no longer running and its supervisor finished cleaning up. */
+export async function waitForStop(cs: ContainerStore, id: string, timeoutMs: number): Promise<boolean> {
+  const deadline = timeoutMs < 0 ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+  for (;;) {
+    const rec = cs.read(id);
+    if (!rec) return true;
+    const fresh = await refresh(cs, rec);
+    if (fresh.state.status !== 'running' && fresh.state.supervisorPid === 0) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(25);
+  }
+}
+
+/** Sends a signal to the container's init; Docker's error when it is not running. */
+export async function killContainer(
+  cs: ContainerStore,
+  ref: string,
+  signal: string,
+): Promise<ContainerRecord> {
+  const rec = await resolveContainer(cs, ref);
+  const sig = signalNumber(signal);
+  if (!isRunning(rec)) {
+    throw new SlipwayError('CONFLICT', `cannot kill container: ${ref}: container ${rec.id} is not running`);
+  }
+  await cs.update(rec.id, (r) => {
+    r.state.stopRequested = true;
+  });
+  try {
+    await containerRuntime().kill(rec.id, sig);
+  } catch (e) {
+    const now = await refresh(cs, cs.read(rec.id) ?? rec);
+    if (isRunning(now)) throw e;
+  }
+  return rec;
+}
+
+/** Docker's stop: StopSignal, then SIGKILL after the timeout (seconds; -1 waits forever). */
+export async function stopContainer(
+  cs: ContainerStore,
+  rec: ContainerRecord,
+  timeoutSec?: number,
+): Promise<void> {
+  const fresh = await refresh(cs, rec);
+  if (!isRunning(fresh)) {
+    await waitForStop(cs, rec.id, 10_000);
+    return;
+  }
+  const timeout = timeoutSec ?? fresh.config.stopTimeout ?? 10;
+  await cs.update(rec.id, (r) => {
+    r.state.stopRequested = true;
+  });
+  const runtime = containerRuntime();
+  await runtime.kill(rec.id, signalNumber(fresh.config.stopSignal || 'SIGTERM')).catch(() => {});
+  if (await waitForStop(cs, rec.id, timeout < 0 ? -1 : timeout * 1000)) return;
+  await runtime.kill(rec.id, 'KILL').catch(() => {});
+  if (!(await waitForStop(cs, rec.id, 30_000))) {
+    throw new SlipwayError(
+      'RUNTIME',
+      `cannot stop container: ${rec.id}: tried to kill container, but did not receive an exit event`,
+    );
+  }
+}
+
+/** `rm [-f] [-v]`: a running container needs force (then it is killed first). */
+export async function removeContainer(
+  cs: ContainerStore,
+  ref: string,
+  opts: { force: boolean; volumes: boolean },
+): Promise<ContainerRecord> {
+  const rec = await resolveContainer(cs, ref);
+  if (isRunning(rec)) {
+    if (!opts.force) {
+      throw new SlipwayError(
+        'CONFLICT',
+        `cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove`,
+      );
+    }
+    await containerRuntime()
+      .kill(rec.id, 'KILL')
+      .catch(() => {});
+    if (!(await waitForStop(cs, rec.id, 30_000))) {
+      throw new SlipwayError('RUNTIME', `could not kill running container ${rec.id}, cannot remove`);
+    }
+  } else if (rec.state.supervisorPid > 0) {
+    await waitForStop(cs, rec.id, 10_000);
+  }
+  const current = cs.read(rec.id);
+  if (current) await removeContainerFiles(cs, current, opts);
+  return rec;
+}
