@@ -1,7 +1,10 @@
-import { constants } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, mkdir, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { constants, createReadStream } from 'node:fs';
+import { chmod, copyFile, lchown, link, lstat, mkdir, open, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
+import { applyLayer } from '../layer/apply.js';
 
 /**
  * COPY/ADD file semantics (BuildKit's file op with CopyDirContentsOnly, AllowWildcard and
@@ -41,6 +44,8 @@ export interface CopySpec {
   clampTime?: number;
   /** Instruction name for error messages (COPY or ADD). */
   instruction: string;
+  /** ADD: local tar archives (plain, gzip, bzip2, xz) are unpacked into the destination directory. */
+  unpackArchives?: boolean;
 }
 
 export interface ImageView {
@@ -183,6 +188,9 @@ export async function copyInto(
       const target = spec.parents && named !== '.' ? posix.join(dest.path, named) : dest.path;
       await copier.ensureDir(target, true);
       await copier.copyDirContents(src, target);
+    } else if (spec.unpackArchives && st.isFile() && (await archiveKind(join(tree.root, src))) !== undefined) {
+      await copier.ensureDir(dest.path, true);
+      await unpackArchive(join(tree.root, src), join(staging, dest.path), spec.chown);
     } else {
       let target: string;
       if (dest.isDir || multiple || (await isDirIn(image.root, dest.path)) || copier.isStagedDir(dest.path)) {
@@ -193,6 +201,56 @@ export async function copyInto(
     }
   }
   return { written: copier.written };
+}
+
+type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz';
+
+/** Recognizes what Docker's ADD unpacks by its first bytes (never by the file name). */
+export async function archiveKind(path: string): Promise<ArchiveKind | undefined> {
+  const fh = await open(path, 'r');
+  let head: Buffer;
+  try {
+    const buf = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(buf, 0, 512, 0);
+    head = buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') return 'xz';
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+  return undefined;
+}
+
+/** Unpacks with the layer applier, so an archive can never write outside the destination. */
+async function unpackArchive(archive: string, targetDir: string, chown: Ownership | undefined): Promise<void> {
+  const kind = await archiveKind(archive);
+  let input: Readable = createReadStream(archive);
+  let tool: ReturnType<typeof spawn> | undefined;
+  if (kind === 'bzip2' || kind === 'xz') {
+    // Node has no bzip2/xz codec: Debian's tools stream it.
+    tool = spawn(kind, ['-dc', archive], { stdio: ['ignore', 'pipe', 'pipe'] });
+    input = tool.stdout!;
+  }
+  const toolDone = tool
+    ? new Promise<void>((resolve, reject) => {
+        tool!.on('error', () =>
+          reject(new SlipwayError('BUILD', `ADD: ${kind} is not installed`, { hint: `apt-get install ${kind === 'xz' ? 'xz-utils' : 'bzip2'}` })),
+        );
+        tool!.on('close', (code) => (code === 0 ? resolve() : reject(new SlipwayError('BUILD', `ADD: cannot decompress ${archive}`))));
+      })
+    : Promise.resolve();
+  await Promise.all([applyLayer(input, targetDir, { sameOwner: true }), toolDone]);
+  if (chown) await chownTree(targetDir, chown);
+}
+
+async function chownTree(dir: string, owner: Ownership): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const p = join(dir, name);
+    await lchown(p, owner.uid, owner.gid);
+    if ((await lstat(p)).isDirectory()) await chownTree(p, owner);
+  }
 }
 
 /** Resolves a symlinked source path within `root`; a link that leaves it stays a link (never the host's file). */

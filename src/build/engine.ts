@@ -25,6 +25,7 @@ import { entriesFromDir } from '../layer/walk.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
 import { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 import { OciRuntime } from '../runtime/runc.js';
+import { tempName } from '../store/fsutil.js';
 import { Store } from '../store/store.js';
 import { CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
@@ -88,6 +89,7 @@ class Engine {
   private runtime: OciRuntime | undefined;
   private readonly scratch: string;
   private readonly secrets: ReadonlyMap<string, SecretSource>;
+  private readonly downloads = new Map<string, ReturnType<typeof downloadSources>>();
 
   private constructor(
     private readonly opts: BuildOptions,
@@ -160,6 +162,7 @@ class Engine {
       const result = await this.export(final);
       return result;
     } finally {
+      for (const d of this.downloads.values()) await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
       await this.hasher?.save().catch(() => {});
       await this.store.close();
     }
@@ -563,7 +566,8 @@ class Engine {
       return inputs;
     }
     if (cmd.kind === 'add' && cmd.sourcePaths.some(isUrl)) {
-      throw new SlipwayError('UNSUPPORTED', 'ADD of a URL is not supported yet');
+      const downloaded = await this.download(cmd);
+      return [...downloaded.files.map((f) => `url:${f.url}:${f.digest}`), `dest:${cmd.destPath}`];
     }
     const entries = await this.context();
     for (const src of cmd.sourcePaths) {
@@ -589,6 +593,20 @@ class Engine {
     return inputs;
   }
 
+  /**
+   * ADD's URLs are fetched once per build (the content digest is part of the step's key), into a
+   * directory laid out as a source tree: one file per URL, mode 0600, mtime from Last-Modified.
+   */
+  private download(cmd: AddCmd): Promise<{ dir: string; files: Array<{ url: string; name: string; digest: string }> }> {
+    const key = cmd.sourcePaths.join('\0');
+    let pending = this.downloads.get(key);
+    if (!pending) {
+      pending = downloadSources(cmd, join(this.scratch, tempName('add')));
+      this.downloads.set(key, pending);
+    }
+    return pending;
+  }
+
   /** `--from`: a stage by name or index, else an image in the store. */
   private async fromSource(from: string, _state: StageState): Promise<{ key: string; layers: LayerRef[] }> {
     const byName = this.plan.stages.find((s) => s.name === from.toLowerCase());
@@ -611,7 +629,6 @@ class Engine {
   }
 
   private async executeCopy(state: StageState, cmd: CopyCmd | AddCmd, config: ContainerConfig): Promise<LayerRef | undefined> {
-    if (cmd.kind === 'add' && cmd.checksum) throw new SlipwayError('UNSUPPORTED', 'ADD --checksum is not supported yet');
     const staging = await this.store.createSnapshotTemp();
     const view = await openView(this.store, state.layers, this.scratch);
     const releases: Array<() => Promise<void>> = [() => view.release()];
@@ -627,6 +644,10 @@ class Engine {
         for (const c of cmd.sourceContents) await writeFile(join(dir, c.path), c.data, { mode: 0o644 });
         tree = { root: dir, resetOwnership: true };
         sources = cmd.sourceContents.map((c) => c.path);
+      } else if (cmd.kind === 'add' && cmd.sourcePaths.some(isUrl)) {
+        const downloaded = await this.download(cmd);
+        tree = { root: downloaded.dir, resetOwnership: true };
+        sources = downloaded.files.map((f) => f.name);
       } else if (from) {
         const src = await this.fromSource(from, state);
         const srcView = await openView(this.store, src.layers, this.scratch);
@@ -636,7 +657,6 @@ class Engine {
         const entries = await this.context();
         const included = new Set(entries.map((e) => e.path));
         tree = { root: this.opts.contextDir, resetOwnership: true, includes: (p) => included.has(p) };
-        if (cmd.kind === 'add') await assertNoArchives(this.opts.contextDir, sources, cmd);
       }
       const chown = cmd.chown
         ? lookupUserGroupForChown([view.root], cmd.chown)
@@ -654,6 +674,7 @@ class Engine {
           createdDirTime: this.createdTime(),
           ...(this.opts.sourceDateEpoch === undefined ? {} : { clampTime: this.opts.sourceDateEpoch }),
           instruction: cmd.name.toUpperCase(),
+          unpackArchives: cmd.kind === 'add' && cmd.unpack !== false && !from && !cmd.sourcePaths.some(isUrl),
         },
         tree,
         { root: view.root },
@@ -724,6 +745,60 @@ function sha(data: string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+async function downloadSources(
+  cmd: AddCmd,
+  dir: string,
+): Promise<{ dir: string; files: Array<{ url: string; name: string; digest: string }> }> {
+  if (!cmd.sourcePaths.every(isUrl)) {
+    throw new SlipwayError('UNSUPPORTED', 'ADD mixing URLs and local files in one instruction is not supported yet');
+  }
+  if (cmd.sourcePaths.some((u) => u.startsWith('git@') || /\.git(#|$)/.test(u))) {
+    throw new SlipwayError('UNSUPPORTED', 'ADD of a git repository is not supported yet');
+  }
+  if (cmd.checksum && cmd.sourcePaths.length > 1) {
+    throw new SlipwayError('BUILD', 'checksum can\'t be specified for multiple sources');
+  }
+  await mkdir(dir, { recursive: true });
+  const files: Array<{ url: string; name: string; digest: string }> = [];
+  for (const url of cmd.sourcePaths) {
+    let response: Response;
+    try {
+      response = await fetch(url, { redirect: 'follow' });
+    } catch (e) {
+      throw new SlipwayError('BUILD', `failed to load ${url}: ${(e as Error).message}`);
+    }
+    if (!response.ok || !response.body) {
+      throw new SlipwayError('BUILD', `failed to load ${url}: invalid response status ${response.status}`);
+    }
+    const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || '__unnamed__';
+    const path = join(dir, name);
+    const hash = createHash('sha256');
+    const { Readable } = await import('node:stream');
+    const { pipeline } = await import('node:stream/promises');
+    const { createWriteStream } = await import('node:fs');
+    await pipeline(
+      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(path, { mode: 0o600 }),
+    );
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (cmd.checksum && cmd.checksum !== digest) {
+      throw new SlipwayError('BUILD', `digest mismatch for ${url}: expected ${cmd.checksum}, got ${digest}`);
+    }
+    const { chmod, utimes } = await import('node:fs/promises');
+    await chmod(path, 0o600);
+    const modified = Date.parse(response.headers.get('last-modified') ?? '');
+    if (Number.isFinite(modified)) await utimes(path, modified / 1000, modified / 1000);
+    files.push({ url, name, digest });
+  }
+  return { dir, files };
+}
+
 function isUrl(s: string): boolean {
   return /^https?:\/\//.test(s) || /^git@/.test(s);
 }
@@ -761,43 +836,6 @@ function selectEntries(
     for (let i = 0; i < parts.length; i++) if (!matcherFor(parts[i]!)(segs[i]!)) return false;
     return true;
   });
-}
-
-/** Local archives named by ADD are extracted by Docker; slipway does not do that yet and says so. */
-async function assertNoArchives(contextDir: string, sources: string[], cmd: AddCmd): Promise<void> {
-  if (cmd.unpack === false) return;
-  for (const s of sources) {
-    if (hasWildcard(s)) continue;
-    const head = await readHead(join(contextDir, s));
-    if (head && isArchive(head)) {
-      throw new SlipwayError('UNSUPPORTED', `ADD of a local archive (${s}) is not supported yet: use COPY and RUN tar`);
-    }
-  }
-}
-
-async function readHead(path: string): Promise<Buffer | undefined> {
-  const { open } = await import('node:fs/promises');
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) return undefined;
-      const buf = Buffer.alloc(512);
-      const { bytesRead } = await fh.read(buf, 0, 512, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-function isArchive(head: Buffer): boolean {
-  if (head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') return true;
-  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 /** WORKDIR's mkdir -p: new directories 0755 root, existing parents copied up unchanged. */

@@ -1,15 +1,15 @@
+import { listContainers } from './lifecycle.js';
 import { ContainerStore } from './store.js';
 
 /**
- * Image id (config digest, `sha256:…`) → ids of the containers created from it, whatever their
- * state: Docker's `rmi` refuses to remove an image a container (even a stopped one) uses.
+ * The containers created from an image (config digest, `sha256:…`), split by whether they run:
+ * Docker's `rmi` refuses an image a running container uses, and one a stopped container uses unless forced.
  */
-export async function imagesInUse(root: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  for (const rec of new ContainerStore(root).list()) {
-    const list = out.get(rec.imageId) ?? [];
-    list.push(rec.id);
-    out.set(rec.imageId, list);
+export async function imageUsers(root: string, imageId: string): Promise<{ running: string[]; stopped: string[] }> {
+  const out = { running: [] as string[], stopped: [] as string[] };
+  for (const rec of await listContainers(new ContainerStore(root))) {
+    if (rec.imageId !== imageId) continue;
+    (rec.state.status === 'running' ? out.running : out.stopped).push(rec.id);
   }
   return out;
 }

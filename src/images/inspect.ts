@@ -114,7 +114,7 @@ function reorder(o: ImageInspect): ImageInspect {
 }
 
 /** What inspect can look a name up as; containers register here when they exist. */
-export type InspectKind = 'image' | 'any';
+export type InspectKind = 'image' | 'container' | 'any';
 
 /** Resolve a name to an inspectable object, or undefined when this kind has no such object. */
 export type InspectLookup = (name: string) => Promise<object | undefined>;
@@ -137,21 +137,25 @@ export async function inspectObjects(
   const errors: string[] = [];
   for (const name of names) {
     let found: object | undefined;
-    try {
-      const img = await store.tryResolve(name);
-      if (img) found = imageInspect(img);
-    } catch (e) {
-      errors.push(`Error response from daemon: ${(e as Error).message}`);
-      continue;
-    }
-    if (!found && kind === 'any') {
+    // Docker looks for a container before an image of the same name.
+    if (kind !== 'image') {
       for (const lookup of extraInspectLookups) {
         found = await lookup(name);
         if (found) break;
       }
     }
+    if (!found && kind !== 'container') {
+      try {
+        const img = await store.tryResolve(name);
+        if (img) found = imageInspect(img);
+      } catch (e) {
+        errors.push(`Error response from daemon: ${(e as Error).message}`);
+        continue;
+      }
+    }
     if (found) objects.push(found);
     else if (kind === 'any') errors.push(`Error: No such object: ${name}`);
+    else if (kind === 'container') errors.push(`Error response from daemon: No such container: ${name}`);
     else errors.push(`Error response from daemon: ${noSuchImage(name).message}`);
   }
   return { objects, errors };

@@ -1,7 +1,8 @@
 import { SlipwayError } from '../../errors.js';
 import { requireArgs } from '../../images/cli-support.js';
 import { GoTemplate } from '../../images/gotemplate.js';
-import { type InspectKind, inspectJson, inspectObjects, inspectTemplate } from '../../images/inspect.js';
+import { inspectContainer } from '../../containers/inspect.js';
+import { extraInspectLookups, type InspectKind, inspectJson, inspectObjects, inspectTemplate } from '../../images/inspect.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
@@ -24,8 +25,7 @@ export async function runInspect(
   let lookup = kind;
   if (o.type !== undefined) {
     if (o.type === 'image') lookup = 'image';
-    else if (o.type === 'container')
-      throw new SlipwayError('UNSUPPORTED', 'inspecting containers is not supported yet');
+    else if (o.type === 'container') lookup = 'container';
     else {
       ctx.err(`"${o.type}" is not a valid value for --type\n`);
       return 1;
@@ -41,6 +41,7 @@ export async function runInspect(
       return 64;
     }
   }
+  if (lookup !== 'image') extraInspectLookups.push((name) => inspectContainer(ctx.root, name));
   const store = await Store.open(ctx.root);
   const { objects, errors } = await inspectObjects(store, names, lookup);
   try {

@@ -1,6 +1,7 @@
+import { imageUsers as containerImageUsers } from '../../containers/images-in-use.js';
 import { openStoreForRemoval } from '../../images/cache-roots.js';
 import { dockerErrorLine, requireArgs } from '../../images/cli-support.js';
-import { removeImage } from '../../images/remove.js';
+import { imageUsers, removeImage } from '../../images/remove.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
 
@@ -17,6 +18,7 @@ export async function runRmi(
   if (parseFlags(cmd, args) === 'help') return 0;
   const images = requireArgs(cmd, verb, 1, 'at least');
   const force = cmd.opts<{ force?: boolean }>().force === true;
+  imageUsers.check = (imageId) => containerImageUsers(ctx.root, imageId);
   const store = await openStoreForRemoval(ctx.root);
   const errors: string[] = [];
   let fatal = false;
