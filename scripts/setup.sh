@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # attr (overlay opaque-dir xattrs), zstd/xz/bzip2 (layer and ADD archive formats).
 # Test needs: debootstrap + busybox-static (offline base images), skopeo/umoci (independent readers),
 # docker-registry (a real registry server).
-PACKAGES=(runc slirp4netns catatonit attr zstd xz-utils bzip2 debootstrap busybox-static skopeo umoci docker-registry curl)
+PACKAGES=(runc slirp4netns catatonit attr zstd xz-utils bzip2 debootstrap busybox-static skopeo umoci docker-registry curl apache2-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

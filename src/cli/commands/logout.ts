@@ -1,4 +1,26 @@
+import { SlipwayError } from '../../errors.js';
+import { credentialKey } from '../../registry/credentials.js';
+import { logout } from '../../registry/login.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('logout');
+export const run: CommandRunner = async (args, ctx) => {
+  const cmd = dockerCommand(
+    'logout',
+    '[SERVER]',
+    'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+  )
+    .argument('[server]')
+    .allowExcessArguments(true);
+  if (parseFlags(cmd, args) === 'help') return 0;
+  if (cmd.args.length > 1) {
+    throw new SlipwayError('USAGE', '"slipway logout" requires at most 1 argument.', {
+      hint: "See 'slipway logout --help'.",
+    });
+  }
+  const server = cmd.args[0];
+  ctx.out(`Removing login credentials for ${credentialKey(server)}\n`);
+  const result = await logout(server);
+  if (!result.removed) ctx.err(`WARNING: no credentials were stored for ${result.serverAddress}\n`);
+  return 0;
+};

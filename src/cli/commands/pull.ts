@@ -1,4 +1,52 @@
+import { SlipwayError } from '../../errors.js';
+import { parseReference } from '../../image/reference.js';
+import { requireArgs } from '../../images/cli-support.js';
+import { parseTlsVerify, registryFailure, withInterrupt } from '../../registry/cli-support.js';
+import { pullImage } from '../../registry/pull.js';
+import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
-import { notSupportedYet } from '../unsupported.js';
+import { dockerCommand, parseFlags } from '../flags.js';
 
-export const run: CommandRunner = async () => notSupportedYet('pull');
+export const run: CommandRunner = async (args, ctx) => {
+  const cmd = dockerCommand('pull', '[OPTIONS] NAME[:TAG|@DIGEST]', 'Download an image from a registry')
+    .argument('[name]')
+    .option('-a, --all-tags', 'Download all tagged images in the repository')
+    .option('--platform <platform>', 'Set platform if server is multi-platform capable')
+    .option('-q, --quiet', 'Suppress verbose output')
+    .option('--tls-verify [bool]', 'Require HTTPS and verify certificates (default true)')
+    .allowExcessArguments(true);
+  if (parseFlags(cmd, args) === 'help') return 0;
+  const [name] = requireArgs(cmd, 'pull', 1, 'exactly') as [string];
+  const o = cmd.opts<{
+    allTags?: boolean;
+    platform?: string;
+    quiet?: boolean;
+    tlsVerify?: string | boolean;
+  }>();
+  if (o.allTags) throw new SlipwayError('UNSUPPORTED', 'pull --all-tags is not supported yet');
+  const given = parseReference(name);
+  const tlsVerify = parseTlsVerify(o.tlsVerify);
+  const say = (line: string) => {
+    if (!o.quiet) ctx.out(`${line}\n`);
+  };
+  if (given.tag === undefined && given.digest === undefined) say('Using default tag: latest');
+  const store = await Store.open(ctx.root);
+  try {
+    return await withInterrupt(async (signal) => {
+      try {
+        const result = await pullImage(store, name, {
+          signal,
+          onProgress: say,
+          ...(o.platform ? { platform: o.platform } : {}),
+          ...(tlsVerify === undefined ? {} : { tlsVerify }),
+        });
+        ctx.out(`${result.reference}\n`);
+        return 0;
+      } catch (e) {
+        return registryFailure(ctx, e, 'Error response from daemon: ');
+      }
+    });
+  } finally {
+    await store.close();
+  }
+};

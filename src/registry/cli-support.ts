@@ -1,0 +1,37 @@
+import type { CliContext } from '../cli/context.js';
+import { SlipwayError } from '../errors.js';
+
+/** `--tls-verify`, `--tls-verify=false`, `--tls-verify=true`. */
+export function parseTlsVerify(v: string | boolean | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new SlipwayError(
+    'USAGE',
+    `invalid argument "${String(v)}" for "--tls-verify" flag: want true or false`,
+  );
+}
+
+/** Registry and lookup failures print as Docker prints them (exit 1); others go to main's handler. */
+export function registryFailure(ctx: CliContext, e: unknown, prefix: string): number {
+  if (e instanceof SlipwayError && (e.code === 'REGISTRY' || e.code === 'NOT_FOUND')) {
+    ctx.err(`${prefix}${e.message}\n`);
+    if (ctx.debug && e.stack) ctx.err(`${e.stack}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+/** Run with an AbortSignal that SIGINT/SIGTERM trip, so downloads stop and temp files go away. */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,169 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { SlipwayError } from '../errors.js';
+import type { TlsFiles } from './hosts.js';
+
+/**
+ * node:http(s) rather than the global fetch: undici's fetch takes no per-request CA/verify options
+ * without importing undici itself, and node:http gives plain stream backpressure, so a 1 GiB layer
+ * flows socket → file with flat memory, and a Range resume is just another request.
+ */
+
+export type RequestBody = Buffer | (() => Readable);
+
+export interface HttpRequest {
+  method: string;
+  url: URL;
+  headers?: Record<string, string>;
+  /** A Buffer, or a factory so the request can be replayed after a retry. */
+  body?: RequestBody;
+  /** Byte length of a streamed body (sets Content-Length; chunked otherwise). */
+  bodyLength?: number;
+  tls?: TlsFiles & { verify: boolean };
+  signal?: AbortSignal;
+  /** Idle socket timeout (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+  url: URL;
+}
+
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+};
+
+/** A connection-level failure (reset, refused, timeout, TLS): another attempt may succeed. */
+export class NetworkError extends SlipwayError {
+  readonly errno: string | undefined;
+  constructor(message: string, errno: string | undefined, cause?: unknown) {
+    super('REGISTRY', message, cause === undefined ? {} : { cause });
+    this.errno = errno;
+  }
+}
+
+const TLS_CODES = /^(EPROTO|ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/;
+
+export function isTlsError(e: unknown): boolean {
+  const code = e instanceof NetworkError ? e.errno : (e as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && TLS_CODES.test(code);
+}
+
+/** Send one request; resolves when response headers arrive (the body is the caller's to consume). */
+export function send(req: HttpRequest): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    if (req.signal?.aborted) {
+      reject(new SlipwayError('INTERRUPTED', 'operation cancelled'));
+      return;
+    }
+    const isHttps = req.url.protocol === 'https:';
+    const headers: Record<string, string> = { 'User-Agent': 'slipway/0.1', ...req.headers };
+    let body: Buffer | undefined;
+    let stream: Readable | undefined;
+    if (typeof req.body === 'function') {
+      stream = req.body();
+      if (req.bodyLength !== undefined) headers['Content-Length'] = String(req.bodyLength);
+    } else if (req.body) {
+      body = req.body;
+      headers['Content-Length'] = String(req.body.length);
+    } else if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') {
+      headers['Content-Length'] = '0';
+    }
+    const options: https.RequestOptions = {
+      method: req.method,
+      headers,
+      agent: isHttps ? agents.https : agents.http,
+      timeout: req.timeoutMs ?? 60_000,
+    };
+    if (isHttps && req.tls) {
+      options.rejectUnauthorized = req.tls.verify;
+      if (req.tls.ca) options.ca = req.tls.ca;
+      if (req.tls.cert) options.cert = req.tls.cert;
+      if (req.tls.key) options.key = req.tls.key;
+    }
+    const onAbort = () => r.destroy(new SlipwayError('INTERRUPTED', 'operation cancelled'));
+    const r = (isHttps ? https : http).request(req.url, options, (res) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      if (req.signal) {
+        const abortBody = () => res.destroy(new SlipwayError('INTERRUPTED', 'operation cancelled'));
+        req.signal.addEventListener('abort', abortBody, { once: true });
+        res.once('close', () => req.signal?.removeEventListener('abort', abortBody));
+      }
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: req.url });
+    });
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    r.on('timeout', () => r.destroy(Object.assign(new Error('i/o timeout'), { code: 'ETIMEDOUT' })));
+    r.on('error', (e: NodeJS.ErrnoException) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      if (e instanceof SlipwayError) reject(e);
+      else reject(new NetworkError(`${req.method} ${redactUrl(req.url)}: ${e.message}`, e.code, e));
+    });
+    if (body) r.end(body);
+    else if (stream) {
+      stream.on('error', (e) => r.destroy(e));
+      stream.pipe(r);
+    } else r.end();
+  });
+}
+
+/** Read a whole (small) response body; refuses more than `limit` bytes. */
+export async function readBody(res: HttpResponse, limit = 4 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of res.body as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > limit) {
+        res.body.destroy();
+        throw new SlipwayError(
+          'REGISTRY',
+          `response from ${redactUrl(res.url)} is larger than ${limit} bytes`,
+        );
+      }
+      chunks.push(c);
+    }
+  } catch (e) {
+    if (e instanceof SlipwayError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new NetworkError(`reading ${redactUrl(res.url)}: ${err.message}`, err.code ?? 'ECONNRESET', e);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Discard a body we do not need, so the socket can be reused. */
+export function drain(res: HttpResponse): void {
+  res.body.resume();
+  res.body.on('error', () => {});
+}
+
+/** URLs in messages lose any userinfo and the upload `_state` token. */
+export function redactUrl(u: URL): string {
+  const c = new URL(u.href);
+  c.username = '';
+  c.password = '';
+  if (c.searchParams.has('_state')) c.searchParams.set('_state', '…');
+  return c.href;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new SlipwayError('INTERRUPTED', 'operation cancelled'));
+      return;
+    }
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new SlipwayError('INTERRUPTED', 'operation cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
