@@ -30,6 +30,7 @@ import { Store } from '../store/store.js';
 import { CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { commitLayer } from './commit.js';
+import { flattenInto, type OutputSpec, writeRootfsTar } from './output.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
 import { copyInto, hasWildcard, type SourceTree } from './copy.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
@@ -50,6 +51,8 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   sourceDateEpoch?: number;
   runtime?: string;
+  /** Where the result goes; default: the local image store. */
+  output?: OutputSpec;
   /** `--secret` sources by id; their contents never reach a cache key, layer, history or log. */
   secrets?: SecretSource[];
   progress: ProgressReporter;
@@ -692,6 +695,14 @@ class Engine {
   }
 
   private async export(final: StageState): Promise<BuildResult> {
+    const output = this.opts.output ?? { type: 'image' };
+    if (output.type === 'local' || output.type === 'tar') {
+      const v = this.opts.progress.start(`exporting to client ${output.type === 'local' ? 'directory' : 'tarball'}`);
+      if (output.type === 'local') await flattenInto(this.store, final.layers, output.dest);
+      else await writeRootfsTar(this.store, final.layers, output.dest);
+      v.done();
+      return { imageId: '', manifestDigest: '', names: [] };
+    }
     const v = this.opts.progress.start('exporting to image');
     const labels = this.opts.labels ?? {};
     const config = structuredClone(final.config);
@@ -718,6 +729,12 @@ class Engine {
     for (const tag of this.opts.tags ?? []) {
       names.push(await this.store.tag(tag, put.manifestDigest));
       v.status(`naming to ${names.at(-1)} done`);
+    }
+    if (output.type === 'oci' || output.type === 'docker') {
+      v.status(`sending tarball to ${output.dest}`);
+      const { saveImages } = await import('../images/save.js');
+      const out = output.dest === '-' ? process.stdout : (await import('node:fs')).createWriteStream(output.dest);
+      await saveImages(this.store, names.length ? names : [put.configDigest], out, output.type);
     }
     v.done();
     return { imageId: put.configDigest, manifestDigest: put.manifestDigest, names };

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import { build } from '../../build/engine.js';
+import { parseOutputFlag } from '../../build/output.js';
 import { parseSecretFlag } from '../../build/run-mounts.js';
 import { SlipwayError } from '../../errors.js';
 import { ProgressReporter } from '../../progress/events.js';
@@ -54,7 +55,6 @@ export const run: CommandRunner = async (args, ctx) => {
     throw new SlipwayError('UNSUPPORTED', `build context "${path}" is not supported yet: use a local directory`);
   }
   for (const [flag, used] of [
-    ['--output', o.output.length > 0],
     ['--pull', o.pull === true],
     ['--push', o.push === true],
   ] as const) {
@@ -63,6 +63,8 @@ export const run: CommandRunner = async (args, ctx) => {
   if (o.platform !== undefined && !isHostPlatform(o.platform)) {
     throw new SlipwayError('UNSUPPORTED', `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`);
   }
+  if (o.output.length > 1) throw new SlipwayError('UNSUPPORTED', 'several --output destinations are not supported yet');
+  const output = o.output[0] === undefined ? undefined : parseOutputFlag(o.output[0]);
   const mode = o.quiet ? 'quiet' : o.progress;
   if (!isProgressMode(mode)) throw new SlipwayError('USAGE', `invalid progress mode "${o.progress}"`);
   const sink = createRenderer(mode);
@@ -86,6 +88,7 @@ export const run: CommandRunner = async (args, ctx) => {
       ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: parseEpoch(epoch) } : {}),
       ...(o.runtime ? { runtime: o.runtime } : {}),
       secrets: o.secret.map(parseSecretFlag),
+      ...(output ? { output } : {}),
       progress,
       signal: controller.signal,
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -173,5 +173,58 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       encoding: 'utf8',
     });
     assert.equal(files.stdout, 'one\ntwo\nshebang\nbound12\nt\n');
+  });
+
+  test('ADD unpacks local archives and fetches URLs, verifying --checksum', async () => {
+    const ctx = tempDir('ctx-add');
+    const payload = tempDir('payload');
+    writeTree(payload, { 'pkg/inside.txt': 'from the archive', 'pkg/sub/deep.txt': 'deep' });
+    assert.equal(spawnSync('tar', ['-C', payload, '-czf', join(ctx, 'pkg.tar.gz'), 'pkg']).status, 0);
+    assert.equal(spawnSync('sh', ['-c', `tar -C ${payload} -cf - pkg | xz > ${join(ctx, 'pkg.tar.xz')}`]).status, 0);
+    // The server runs in its own process: the CLI runs under spawnSync, which blocks this one.
+    const body = 'downloaded content\n';
+    const server = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:http').createServer((q, r) => { r.writeHead(200, { 'Last-Modified': new Date(1600000000000).toUTCString() }); r.end(${JSON.stringify(body)}); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const port = await new Promise<number>((ok) => server.stdout!.once('data', (d: Buffer) => ok(Number(d.toString().trim()))));
+    const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(body).digest('hex')}`;
+    try {
+      writeTree(ctx, {
+        Dockerfile: [
+          'FROM busybox',
+          'ADD pkg.tar.gz /gz/',
+          'ADD pkg.tar.xz /xz/',
+          'ADD --unpack=false pkg.tar.gz /packed/',
+          `ADD --checksum=${digest} http://127.0.0.1:${port}/files/note.txt /web/`,
+          'RUN cat /gz/pkg/inside.txt /xz/pkg/sub/deep.txt /web/note.txt > /summary && ls /packed >> /summary && stat -c %a /web/note.txt >> /summary',
+          '',
+        ].join('\n'),
+      });
+      const r = slipway(root, ['build', '--progress=plain', '-o', `type=local,dest=${join(ctx, 'out')}`, ctx]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(readFileSync(join(ctx, 'out/summary'), 'utf8'), `from the archivedeep${body}pkg.tar.gz\n600\n`);
+
+      writeFileSync(join(ctx, 'Dockerfile'), `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/x /x\n`);
+      const bad = slipway(root, ['build', '-q', ctx]);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /digest mismatch/);
+    } finally {
+      if (server.pid) process.kill(server.pid, 'SIGTERM');
+    }
+  });
+
+  test('--output type=tar writes the flattened filesystem; a layer archive reads back with tar', () => {
+    const ctx = tempDir('ctx-output');
+    writeTree(ctx, { Dockerfile: 'FROM scratch\nCOPY a /a\nCOPY b /b\n', a: 'A', b: 'B' });
+    const tarPath = join(ctx, 'fs.tar');
+    const r = slipway(root, ['build', '-q', '--output', `type=tar,dest=${tarPath}`, ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const listing = spawnSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+    assert.deepEqual(listing, ['a', 'b']);
   });
 });
