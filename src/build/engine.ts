@@ -51,6 +51,8 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   sourceDateEpoch?: number;
   runtime?: string;
+  /** Pull base images even when the store has them (`build --pull`). */
+  pull?: boolean;
   /** Where the result goes; default: the local image store. */
   output?: OutputSpec;
   /** `--secret` sources by id; their contents never reach a cache key, layer, history or log. */
@@ -244,19 +246,35 @@ class Engine {
       throw located(e, stage.from.range.start, this.dockerfileName);
     }
     const meta = this.opts.progress.start(`[internal] load metadata for ${normalized}`);
-    const record = await this.store.tryResolve(refText);
+    let record = this.opts.pull ? undefined : await this.store.tryResolve(refText);
     if (!record) {
-      meta.fail('not found');
-      throw new SlipwayError(
-        'BUILD',
-        `failed to resolve source metadata for ${normalized}: image not found in the local store`,
-        {
-          file: this.dockerfileName,
-          line: stage.from.range.start.line,
-          column: stage.from.range.start.column,
-          hint: `import or pull "${refText}" first (slipway import / slipway pull)`,
-        },
-      );
+      // Not in the store (or --pull): fetch it the way `slipway pull` does.
+      try {
+        const { pullImage } = await import('../registry/index.js');
+        const pulled = await pullImage(this.store, refText, {
+          onProgress: (line) => meta.status(line),
+          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        });
+        record = pulled.record;
+      } catch (e) {
+        const local = this.opts.pull ? await this.store.tryResolve(refText) : undefined;
+        if (local) {
+          this.opts.progress.warn(`could not pull ${normalized}, using the local image: ${(e as Error).message}`);
+          record = local;
+        } else {
+          meta.fail('not found');
+          throw new SlipwayError(
+            'BUILD',
+            `failed to resolve source metadata for ${normalized}: not in the local store, and pulling it failed: ${(e as Error).message}`,
+            {
+              file: this.dockerfileName,
+              line: stage.from.range.start.line,
+              column: stage.from.range.start.column,
+              hint: `import or pull "${refText}" first (slipway import / slipway pull)`,
+            },
+          );
+        }
+      }
     }
     meta.done();
     const v = this.opts.progress.start(`${label} FROM ${normalized}`);

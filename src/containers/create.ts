@@ -138,7 +138,7 @@ export async function createContainer(cs: ContainerStore, req: CreateRequest): P
 
   const store = await Store.open(cs.root);
   try {
-    const image = await store.resolve(req.image);
+    const image = (await store.tryResolve(req.image)) ?? (await pullMissing(store, req.image));
     const manifest = await store.readManifest(image.manifestDigest);
     const diffIds = image.config.rootfs.diff_ids;
     const chains = chainIds(diffIds);
@@ -209,5 +209,19 @@ function hostHostname(): string {
     return readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
   } catch {
     return 'localhost';
+  }
+}
+
+/** Docker's `run` pulls an image it does not have, saying so on stderr first. */
+async function pullMissing(store: Store, image: string) {
+  const { normalizeReference, familiarString, parseDockerRef } = await import('../image/reference.js');
+  normalizeReference(image);
+  process.stderr.write(`Unable to find image '${familiarString(parseDockerRef(image))}' locally\n`);
+  const { pullImage } = await import('../registry/index.js');
+  try {
+    const pulled = await pullImage(store, image, { onProgress: (line) => process.stderr.write(`${line}\n`) });
+    return pulled.record;
+  } catch (e) {
+    throw new SlipwayError('NOT_FOUND', `Unable to find image '${image}' locally, and pulling it failed: ${(e as Error).message}`);
   }
 }

@@ -10,10 +10,10 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseMs: 250, maxMs: 10_000 };
 
-/** 5xx, 429 and dropped connections may heal; a 4xx or a certificate error will not. */
+/** 5xx, 429 and dropped connections may heal; a 4xx, a certificate error or an unknown host name will not. */
 export function isRetryable(e: unknown): boolean {
   if (e instanceof RegistryError) return e.retryable;
-  if (e instanceof NetworkError) return !isTlsError(e);
+  if (e instanceof NetworkError) return !isTlsError(e) && e.errno !== 'ENOTFOUND';
   return false;
 }
 

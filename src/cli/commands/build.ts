@@ -5,6 +5,7 @@ import { parseOutputFlag } from '../../build/output.js';
 import { parseSecretFlag } from '../../build/run-mounts.js';
 import { SlipwayError } from '../../errors.js';
 import { ProgressReporter } from '../../progress/events.js';
+import { Store } from '../../store/store.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, keyValues, parseFlags, repeatable } from '../flags.js';
@@ -54,12 +55,6 @@ export const run: CommandRunner = async (args, ctx) => {
   if (path === '-' || /^(https?|git):\/\//.test(path)) {
     throw new SlipwayError('UNSUPPORTED', `build context "${path}" is not supported yet: use a local directory`);
   }
-  for (const [flag, used] of [
-    ['--pull', o.pull === true],
-    ['--push', o.push === true],
-  ] as const) {
-    if (used) throw new SlipwayError('UNSUPPORTED', `build ${flag} is not supported yet`);
-  }
   if (o.platform !== undefined && !isHostPlatform(o.platform)) {
     throw new SlipwayError('UNSUPPORTED', `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`);
   }
@@ -89,9 +84,29 @@ export const run: CommandRunner = async (args, ctx) => {
       ...(o.runtime ? { runtime: o.runtime } : {}),
       secrets: o.secret.map(parseSecretFlag),
       ...(output ? { output } : {}),
+      pull: o.pull === true,
       progress,
       signal: controller.signal,
     });
+    if (o.push) {
+      if (o.tag.length === 0) throw new SlipwayError('USAGE', 'build --push needs at least one -t name to push to');
+      const { pushImage } = await import('../../registry/index.js');
+      for (const tag of o.tag) {
+        const v = progress.start(`pushing ${tag}`);
+        try {
+          const store = await Store.open(ctx.root);
+          try {
+            await pushImage(store, tag, { onProgress: (line) => v.status(line), signal: controller.signal });
+          } finally {
+            await store.close();
+          }
+          v.done();
+        } catch (e) {
+          v.fail((e as Error).message);
+          throw e;
+        }
+      }
+    }
     ok = true;
     progress.close(true);
     if (o.iidfile) await writeFile(o.iidfile, result.imageId);
