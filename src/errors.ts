@@ -32,11 +32,13 @@ export class SlipwayError extends Error {
   readonly line: number | undefined;
   readonly column: number | undefined;
   readonly hint: string | undefined;
+  /** Context printed above the one-line error (BuildKit's failing step's last output and Dockerfile excerpt). */
+  readonly detail: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    where: SourcePosition & { hint?: string; cause?: unknown } = {},
+    where: SourcePosition & { hint?: string; detail?: string; cause?: unknown } = {},
   ) {
     super(message, where.cause === undefined ? undefined : { cause: where.cause });
     this.name = 'SlipwayError';
@@ -45,6 +47,7 @@ export class SlipwayError extends Error {
     this.line = where.line;
     this.column = where.column;
     this.hint = where.hint;
+    this.detail = where.detail;
   }
 
   /** One line, BuildKit's shape: `Dockerfile:7:3: unknown instruction: RUNN`. */

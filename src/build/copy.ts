@@ -124,7 +124,7 @@ async function hasIncludedBelow(tree: SourceTree, dir: string): Promise<boolean>
 function notFound(instruction: string, raw: string): SlipwayError {
   return new SlipwayError(
     'BUILD',
-    `failed to compute cache key: failed to calculate checksum of ref: "/${raw.replace(/^\/+/, '')}": not found`,
+    `failed to compute cache key: failed to calculate checksum of ref: "${posix.normalize(`/${raw}`)}": not found`,
     { hint: `${instruction} source must exist in the build context and not be excluded by .dockerignore` },
   );
 }

@@ -36,7 +36,7 @@ import { copyInto, hasWildcard, type SourceTree } from './copy.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import { ensureSnapshots, openView } from './rootfs.js';
 import { prepareRunMounts, type SecretSource } from './run-mounts.js';
-import { runStep } from './run-step.js';
+import { RunFailed, runStep } from './run-step.js';
 
 export interface BuildOptions {
   root: string;
@@ -102,6 +102,7 @@ class Engine {
     private readonly cache: CacheIndex,
     private readonly plan: BuildPlan,
     private readonly dockerfileName: string,
+    private readonly dockerfileText: string,
     private readonly matcher: IgnoreMatcher,
   ) {
     this.scratch = store.paths.tmp;
@@ -155,6 +156,7 @@ class Engine {
       cache,
       plan,
       dockerfileName,
+      text,
       new IgnoreMatcher(ignore.patterns),
     );
     return engine;
@@ -411,10 +413,34 @@ class Engine {
         v.done();
       } catch (e) {
         v.fail(e instanceof SlipwayError ? e.message : String(e));
+        if (e instanceof RunFailed) throw this.runFailure(e, label, cmd.range);
         throw e;
       }
     }
     return this.advance(state, record);
+  }
+
+  /** BuildKit's report of a failed RUN: its last output, then where it is in the Dockerfile. */
+  private runFailure(e: RunFailed, label: string, range: { start: { line: number }; end: { line: number } }): SlipwayError {
+    const lines = this.dockerfileText.split(/\r?\n/);
+    const from = Math.max(1, range.start.line - 1);
+    const to = Math.min(lines.length, range.end.line + 1);
+    const excerpt: string[] = [];
+    for (let n = from; n <= to; n++) {
+      const marker = n >= range.start.line && n <= range.end.line ? '>>>' : '   ';
+      excerpt.push(` ${String(n).padStart(3)} | ${marker} ${lines[n - 1] ?? ''}`);
+    }
+    const detail = [
+      '------',
+      ` > ${label}:`,
+      ...e.tail,
+      '------',
+      `${this.dockerfileName}:${range.start.line}`,
+      '--------------------',
+      ...excerpt,
+      '--------------------',
+    ].join('\n');
+    return new SlipwayError('RUN_FAILED', e.message, { detail, cause: e });
   }
 
   private advance(state: StageState, record: StepRecord): StageState {

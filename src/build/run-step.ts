@@ -12,6 +12,16 @@ import { readUserDb, resolveUserFromDb } from '../runtime/users.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 
+/** A RUN whose process failed; keeps the last lines of its output for the error report. */
+export class RunFailed extends SlipwayError {
+  constructor(
+    message: string,
+    readonly tail: string[],
+  ) {
+    super('RUN_FAILED', message);
+  }
+}
+
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface RunStepInput {
@@ -101,10 +111,9 @@ export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
     if (result.signal && input.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
     if (result.exitCode !== 0 || result.runtimeError) {
       const detail = result.runtimeError ? `: ${result.runtimeError}` : '';
-      throw new SlipwayError(
-        'RUN_FAILED',
+      throw new RunFailed(
         `process "${input.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}${detail}`,
-        tail.length ? { hint: `last output:\n${tail.join('\n')}` } : {},
+        tail,
       );
     }
     const entries = await diffUpperDir(upperDir, { exclude: [...stubs.paths, ...removed] });

@@ -120,6 +120,7 @@ let debugEnabled = process.env.SLIPWAY_DEBUG === '1';
 
 function reportFailure(e: unknown): number {
   if (e instanceof SlipwayError) {
+    if (e.detail) process.stderr.write(`${e.detail}\n`);
     process.stderr.write(`ERROR: ${e.format()}\n`);
     if (debugEnabled && e.stack) process.stderr.write(`${e.stack}\n`);
     return e.code === 'USAGE' ? 125 : 1;
