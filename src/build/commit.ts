@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainId } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
 import type { LayerEntry } from '../layer/types.js';
 import { writeLayer } from '../layer/write-layer.js';
+import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 import type { LayerRef } from './cache-index.js';
 
@@ -32,13 +32,13 @@ export async function commitLayer(
     await rm(snapshotDir, { recursive: true, force: true });
     return undefined;
   }
-  const tmp = join(scratch, `layer-${process.pid}-${Math.random().toString(16).slice(2)}.tar`);
+  const tmp = join(scratch, tempName('layer'));
   try {
     const blob = await writeLayer(entries, tmp, {
       compression: opts.compression ?? 'gzip',
       ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
     });
-    await store.writeBlob(createReadStream(tmp), { digest: blob.digest, size: blob.size });
+    await store.adoptBlob(tmp, blob.digest, blob.size);
     const chain = chainId([...parent.map((l) => l.diffId), blob.diffId] as Digest[])!;
     await store.commitSnapshot(snapshotDir, chain);
     return {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -40,7 +40,7 @@ export async function importRootfs(store: Store, input: Readable, opts: ImportOp
   const tmp = join(store.paths.tmp, tempName('import'));
   try {
     const layer = await recompress(input, tmp);
-    await store.writeBlob(createReadStream(tmp), { digest: layer.digest, size: layer.size });
+    await store.adoptBlob(tmp, layer.digest, layer.size);
     const platform = hostPlatform();
     const image: ImageConfig = {
       architecture: platform.architecture,

@@ -57,6 +57,29 @@ export class BlobStore {
   }
 
   /**
+   * Move a file this process wrote and hashed itself (e.g. a layer it just compressed) into place
+   * without copying it again. `file` must live under the store's tmp dir (same filesystem).
+   */
+  async adopt(file: string, digest: Digest, size: number): Promise<BlobInfo> {
+    assertDigest(digest);
+    await this.lease.pin([digest]);
+    if ((await this.size(digest)) !== undefined) {
+      await unlink(file).catch(() => {});
+      return { digest, size };
+    }
+    const fh = await open(file, 'r');
+    try {
+      if ((await fh.stat()).size !== size) throw new SlipwayError('STORE', `blob size mismatch for ${digest}`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(file, this.path(digest));
+    this.dirty = true;
+    return { digest, size };
+  }
+
+  /**
    * Stream `source` to a temp file while hashing, fsync, verify, then rename into place. With an expected
    * digest that is already stored, the source is not read (the caller may skip producing it: check `has`).
    */

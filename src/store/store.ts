@@ -166,6 +166,11 @@ export class Store {
     return this.blobs.write(source, opts);
   }
 
+  /** Move a file under `<root>/tmp` that the caller wrote and hashed into the blob store (no copy). */
+  adoptBlob(file: string, digest: Digest, size: number): Promise<BlobInfo> {
+    return this.blobs.adopt(file, digest, size);
+  }
+
   hasBlob(digest: Digest): Promise<boolean> {
     return this.blobs.has(digest);
   }

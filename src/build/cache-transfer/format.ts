@@ -1,3 +1,4 @@
+import { SlipwayError } from '../../errors.js';
 import { isDigest, sha256Digest } from '../../image/digest.js';
 import { isLayerMediaType, MediaType } from '../../image/media-types.js';
 import type { Descriptor, Manifest } from '../../image/types.js';
@@ -70,25 +71,25 @@ export function buildCacheManifest(records: readonly StepRecord[]): BuiltCache {
   };
 }
 
-/** Why a cache manifest cannot be used, or the manifest. */
+/** The manifest, checked to be a slipway build cache; `source` names it in errors. */
 export function parseCacheManifest(bytes: Buffer, source: string): Manifest {
   let m: unknown;
   try {
     m = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new Error(`${source}: cache manifest is not valid JSON`);
+    throw new SlipwayError('BUILD', `${source}: cache manifest is not valid JSON`);
   }
   if (!isObject(m) || m.schemaVersion !== 2 || !isObject(m.config) || !Array.isArray(m.layers)) {
-    throw new Error(`${source}: not an OCI image manifest`);
+    throw new SlipwayError('BUILD', `${source}: not an OCI image manifest`);
   }
   const manifest = m as unknown as Manifest;
   if (manifest.config.mediaType !== CACHE_MEDIA_TYPE) {
-    throw new Error(
+    throw new SlipwayError('BUILD', 
       `${source} is not a slipway build cache (its config media type is ${String(manifest.config.mediaType)}, want ${CACHE_MEDIA_TYPE})`,
     );
   }
   for (const d of [manifest.config, ...manifest.layers]) {
-    if (!isDescriptor(d)) throw new Error(`${source}: cache manifest has an invalid descriptor`);
+    if (!isDescriptor(d)) throw new SlipwayError('BUILD', `${source}: cache manifest has an invalid descriptor`);
   }
   return manifest;
 }
@@ -109,10 +110,10 @@ export function parseCacheDocument(bytes: Buffer, manifestLayers: readonly Descr
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new Error('cache records blob is not valid JSON');
+    throw new SlipwayError('BUILD', 'cache records blob is not valid JSON');
   }
-  if (!isObject(doc) || !Array.isArray(doc.records)) throw new Error('cache records blob has no records');
-  if (doc.version !== 1) throw new Error(`unsupported build cache version ${String(doc.version)}`);
+  if (!isObject(doc) || !Array.isArray(doc.records)) throw new SlipwayError('BUILD', 'cache records blob has no records');
+  if (doc.version !== 1) throw new SlipwayError('BUILD', `unsupported build cache version ${String(doc.version)}`);
   const layers = new Map(manifestLayers.map((d) => [d.digest, d]));
   const records: StepRecord[] = [];
   const rejected: string[] = [];
