@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chown, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { chown, cp, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RunMount } from '../dockerfile/instructions/types.js';
 import { SlipwayError } from '../errors.js';
 import { mountOverlay, unmount } from '../runtime/overlay.js';
 import type { ExtraMount } from '../runtime/spec.js';
 import { tempName } from '../store/fsutil.js';
+import { FileLock } from '../store/lock.js';
 
 /** `build --secret id=…,src=…|env=…`: where a secret's bytes come from. Never in a key, layer or log. */
 export interface SecretSource {
@@ -69,14 +70,29 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
           out.mounts.push({ type: 'tmpfs', destination: m.target, ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}) });
           break;
         case 'cache': {
-          if (m.from) throw new SlipwayError('UNSUPPORTED', 'RUN --mount=type=cache,from=… is not supported yet');
           const id = m.id || m.target;
           const dir = join(ctx.root, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
-          if (!existsSync(dir)) {
-            await mkdir(dir, { recursive: true, mode: m.mode ?? 0o755 });
-            await chown(dir, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
+          let source = dir;
+          if (m.sharing === 'locked') {
+            // One RUN at a time (across slipway processes too) gets the cache; others wait.
+            const lock = await FileLock.acquire(`${dir}.lock`, { timeoutMs: 24 * 3600_000 });
+            cleanups.push(() => lock.release());
+          } else if (m.sharing === 'private') {
+            // A writer that finds the cache in use by another process gets a fresh directory of its own.
+            const lock = await FileLock.acquire(`${dir}.lock`, { timeoutMs: 1 }).catch(() => undefined);
+            if (lock) cleanups.push(() => lock.release());
+            else {
+              source = join(ctx.scratch, tempName('cache'));
+              cleanups.push(() => rm(source, { recursive: true, force: true }));
+            }
           }
-          out.mounts.push({ type: 'bind', source: dir, destination: m.target, readonly: m.readOnly });
+          if (!existsSync(source)) {
+            await mkdir(source, { recursive: true, mode: m.mode ?? 0o755 });
+            // `from=` seeds a new cache with a directory of another stage or image.
+            if (m.from) await cp(join(await ctx.resolveFrom(m.from), posix.normalize(`/${m.source || '.'}`)), source, { recursive: true, verbatimSymlinks: true });
+            await chown(source, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
+          }
+          out.mounts.push({ type: 'bind', source, destination: m.target, readonly: m.readOnly });
           break;
         }
         case 'bind': {

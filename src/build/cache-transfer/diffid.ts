@@ -22,7 +22,7 @@ export async function layerDiffId(path: string, mediaType: string): Promise<stri
     kind === 'gzip' ? () => zlib.createGunzip() : kind === 'zstd' ? zstdDecompressor() : undefined;
   if (kind !== 'none' && decompress === undefined) return undefined;
   const h = createHash('sha256');
-  const sink = async (src: AsyncIterable<Buffer>) => {
+  const sink = async (src: AsyncIterable<Buffer | string>) => {
     for await (const c of src) h.update(c);
   };
   if (decompress) await pipeline(createReadStream(path), decompress(), sink);

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { slipway, tempDir, writeTree } from '../../helpers/cli.js';
@@ -40,6 +41,30 @@ function stepStates(stderr: string): { cached: string[]; ran: string[] } {
     if (name && !/\] FROM /.test(name)) (end![2] === 'CACHED' ? cached : ran).push(name.replace(/^\[[^\]]*\] /, ''));
   }
   return { cached, ran };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The first answer on the port (the app needs a moment to start), or the last error after 30 s. */
+async function waitForAnswer(port: number): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/`);
+      if (r.ok) return await r.text();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function assertFlaskImports(image: string): void {
@@ -89,6 +114,36 @@ describe('the tutorials build verbatim', { skip }, () => {
       const r = build(join(repoRoot, 'examples/tutorials', name), `tutorial-${name}`);
       assert.equal(r.status, 0, r.stderr);
       assertFlaskImports(`tutorial-${name}`);
+    });
+  }
+
+  const answers: Record<string, string> = {
+    'python-docker': 'Hello, Docker!',
+    'tutorial-lab': 'hello world!',
+    'tutorial-course': 'Hello from Dockerized Python Flask App!',
+    'tutorial-blog': 'Hello from simple-flask-web!',
+  };
+  for (const [image, text] of Object.entries(answers)) {
+    test(`run -d -p serves ${image} on localhost; ps, logs, stop, rm clean up`, async () => {
+      const port = await freePort();
+      const name = `${image}-run`;
+      const started = slipway(root, ['run', '-d', '-p', `${port}:5000`, '--name', name, image]);
+      assert.equal(started.status, 0, started.stderr);
+      const id = started.stdout.trim();
+      assert.match(id, /^[0-9a-f]{64}$/);
+      try {
+        assert.equal(await waitForAnswer(port), text);
+        const ps = slipway(root, ['ps']);
+        assert.match(ps.stdout, new RegExp(`0\\.0\\.0\\.0:${port}->5000/tcp\\s+${name}`));
+        const logs = slipway(root, ['logs', name]);
+        assert.match(logs.stdout + logs.stderr, /"GET \/ HTTP\/1\.1" 200/);
+        assert.equal(slipway(root, ['stop', name]).status, 0);
+        assert.equal(slipway(root, ['rm', name]).status, 0);
+        assert.doesNotMatch(readFileSync('/proc/mounts', 'utf8'), new RegExp(id.slice(0, 12)));
+        assert.equal(existsSync(join(root, 'containers', id)), false);
+      } finally {
+        slipway(root, ['rm', '-f', name]);
+      }
     });
   }
 
