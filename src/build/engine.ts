@@ -209,6 +209,13 @@ class Engine {
   private async baseState(stage: PlannedStage, label: string): Promise<StageState> {
     const base = stage.base;
     const platform = this.plan.targetPlatform;
+    if (stage.platformExplicit && formatPlat(stage.platform) !== formatPlat(platform)) {
+      throw new SlipwayError('UNSUPPORTED', `FROM --platform=${formatPlat(stage.platform)}: slipway builds for the host platform only (${formatPlat(platform)})`, {
+        file: this.dockerfileName,
+        line: stage.from.range.start.line,
+        column: stage.from.range.start.column,
+      });
+    }
     if (base.kind === 'stage') {
       const parent = await this.stage(base.index);
       const v = this.opts.progress.start(`${label} FROM ${this.plan.stages[base.index]!.name || base.index}`);
