@@ -193,8 +193,13 @@ class Engine {
   private async buildStage(stage: PlannedStage): Promise<StageState> {
     // Stages this one reads from start now, so independent stages build in parallel.
     for (const dep of stage.dependsOn) void this.stage(dep);
-    const total = 1 + stage.instructions.filter((c) => STEP_KINDS.has(c.kind)).length;
-    let state = await this.baseState(stage, this.stageLabel(stage, 1, total));
+    // The step count is read when FROM starts: a base image's ONBUILD triggers add steps.
+    let total = 0;
+    const fromLabel = () => {
+      total = 1 + stage.instructions.filter((c) => STEP_KINDS.has(c.kind)).length;
+      return this.stageLabel(stage, 1, total);
+    };
+    let state = await this.baseState(stage, fromLabel);
     let step = 1;
     for (const cmd of stage.instructions) {
       if (this.opts.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
@@ -206,7 +211,7 @@ class Engine {
     return state;
   }
 
-  private async baseState(stage: PlannedStage, label: string): Promise<StageState> {
+  private async baseState(stage: PlannedStage, fromLabel: () => string): Promise<StageState> {
     const base = stage.base;
     const platform = this.plan.targetPlatform;
     if (stage.platformExplicit && formatPlat(stage.platform) !== formatPlat(platform)) {
@@ -218,7 +223,7 @@ class Engine {
     }
     if (base.kind === 'stage') {
       const parent = await this.stage(base.index);
-      const v = this.opts.progress.start(`${label} FROM ${this.plan.stages[base.index]!.name || base.index}`);
+      const v = this.opts.progress.start(`${fromLabel()} FROM ${this.plan.stages[base.index]!.name || base.index}`);
       v.done();
       return {
         ...parent,
@@ -231,6 +236,7 @@ class Engine {
       };
     }
     if (base.kind === 'scratch') {
+      fromLabel(); // BuildKit shows no FROM scratch step, but counts it.
       const image: ImageConfig = {
         architecture: platform.architecture,
         os: platform.os,
@@ -286,7 +292,6 @@ class Engine {
       }
     }
     meta.done();
-    const v = this.opts.progress.start(`${label} FROM ${normalized}`);
     const manifest = await this.store.readManifest(record.manifestDigest);
     const image = structuredClone(record.config);
     const diffIds = image.rootfs.diff_ids as Digest[];
@@ -306,6 +311,7 @@ class Engine {
       for (const index of addOnbuildTriggers(this.plan, stage.index, parsed)) void this.stage(index);
       image.config = { ...image.config, OnBuild: null };
     }
+    const v = this.opts.progress.start(`${fromLabel()} FROM ${normalized}`);
     v.done();
     return {
       key: cacheKey({

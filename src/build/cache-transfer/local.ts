@@ -144,7 +144,8 @@ export class LocalSource implements CacheSource {
     const named = idx.manifests.find((m) => m.annotations?.[ANNOTATION_REF_NAME] === tag);
     if (named) return named;
     // A layout written by another tool may hold a single unnamed manifest.
-    if (this.select.tag === undefined && idx.manifests.length === 1) return idx.manifests[0]!;
+    const only = idx.manifests.length === 1 ? idx.manifests[0]! : undefined;
+    if (this.select.tag === undefined && only && only.annotations?.[ANNOTATION_REF_NAME] === undefined) return only;
     throw new SlipwayError('NOT_FOUND', `no cache manifest tagged "${tag}" in ${this.dir}`);
   }
 

@@ -227,4 +227,20 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const listing = spawnSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
     assert.deepEqual(listing, ['a', 'b']);
   });
+
+  test('ONBUILD triggers of a base image run first in the child and are not inherited', () => {
+    const ctx = tempDir('ctx-onbuild');
+    writeTree(ctx, {
+      'Dockerfile.parent': 'FROM busybox\nONBUILD COPY trigger.txt /trigger.txt\nONBUILD RUN echo ran > /ran\n',
+      Dockerfile: 'FROM onbuild-parent\nRUN cat /trigger.txt /ran\n',
+      'trigger.txt': 'from the trigger',
+    });
+    assert.equal(slipway(root, ['build', '-q', '-f', join(ctx, 'Dockerfile.parent'), '-t', 'onbuild-parent', ctx]).status, 0);
+    const child = slipway(root, ['build', '--progress=plain', '-t', 'onbuild-child', ctx]);
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stderr, /\[2\/4\] COPY trigger\.txt \/trigger\.txt/);
+    assert.match(child.stderr, /from the trigger/);
+    const onbuild = slipway(root, ['inspect', '--format', '{{json .Config.OnBuild}}', 'onbuild-child']);
+    assert.equal(onbuild.stdout.trim(), 'null');
+  });
 });
