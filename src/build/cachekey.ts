@@ -35,8 +35,10 @@ export function explainMiss(previous: CacheKeyParts, current: CacheKeyParts): st
   const reasons: string[] = [];
   if (previous.parent !== current.parent) reasons.push('an earlier step changed');
   if (previous.op !== current.op) reasons.push('the instruction changed');
-  if (canonicalJson(previous.args) !== canonicalJson(current.args)) reasons.push('a build arg it uses changed');
-  if (canonicalJson(previous.inputs) !== canonicalJson(current.inputs)) reasons.push('files it reads changed');
+  if (canonicalJson(previous.args) !== canonicalJson(current.args))
+    reasons.push('a build arg it uses changed');
+  if (canonicalJson(previous.inputs) !== canonicalJson(current.inputs))
+    reasons.push('files it reads changed');
   if (previous.platform !== current.platform) reasons.push('the platform changed');
   return reasons;
 }

@@ -108,6 +108,7 @@ function healthText(test: string[], hc: Healthcheck): string {
   // BuildKit 20.10's HealthConfig has no StartInterval, so its text lists three durations.
   const durations = [hc.Interval, hc.Timeout, hc.StartPeriod].map((d) => `"${dur(d)}"`);
   const retries = hc.Retries ?? 0;
-  const retriesRune = retries < 0x20 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
+  const retriesRune =
+    retries < 0x20 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
   return `&{${goQuoteList(test)} ${durations.join(' ')} ${retriesRune}}`;
 }

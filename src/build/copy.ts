@@ -1,6 +1,19 @@
 import { spawn } from 'node:child_process';
-import { constants, createReadStream } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, mkdir, open, readdir, readlink, rm, symlink, utimes } from 'node:fs/promises';
+import { constants, createReadStream, type Stats } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  lchown,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+} from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
@@ -84,7 +97,10 @@ export async function expandSources(
   for (const raw of sources) {
     const cleaned = posix.normalize(`/${raw}`).slice(1).replace(/\/+$/, '');
     if (cleaned.startsWith('..')) {
-      throw new SlipwayError('BUILD', `${instruction} failed: forbidden path outside the build context: ${raw}`);
+      throw new SlipwayError(
+        'BUILD',
+        `${instruction} failed: forbidden path outside the build context: ${raw}`,
+      );
     }
     if (!hasWildcard(cleaned)) {
       const p = cleaned === '' ? '.' : cleaned;
@@ -188,7 +204,11 @@ export async function copyInto(
       const target = spec.parents && named !== '.' ? posix.join(dest.path, named) : dest.path;
       await copier.ensureDir(target, true);
       await copier.copyDirContents(src, target);
-    } else if (spec.unpackArchives && st.isFile() && (await archiveKind(join(tree.root, src))) !== undefined) {
+    } else if (
+      spec.unpackArchives &&
+      st.isFile() &&
+      (await archiveKind(join(tree.root, src))) !== undefined
+    ) {
       await copier.ensureDir(dest.path, true);
       await unpackArchive(join(tree.root, src), join(staging, dest.path), spec.chown);
     } else {
@@ -224,7 +244,11 @@ export async function archiveKind(path: string): Promise<ArchiveKind | undefined
 }
 
 /** Unpacks with the layer applier, so an archive can never write outside the destination. */
-async function unpackArchive(archive: string, targetDir: string, chown: Ownership | undefined): Promise<void> {
+async function unpackArchive(
+  archive: string,
+  targetDir: string,
+  chown: Ownership | undefined,
+): Promise<void> {
   const kind = await archiveKind(archive);
   let input: Readable = createReadStream(archive);
   let tool: ReturnType<typeof spawn> | undefined;
@@ -236,9 +260,15 @@ async function unpackArchive(archive: string, targetDir: string, chown: Ownershi
   const toolDone = tool
     ? new Promise<void>((resolve, reject) => {
         tool!.on('error', () =>
-          reject(new SlipwayError('BUILD', `ADD: ${kind} is not installed`, { hint: `apt-get install ${kind === 'xz' ? 'xz-utils' : 'bzip2'}` })),
+          reject(
+            new SlipwayError('BUILD', `ADD: ${kind} is not installed`, {
+              hint: `apt-get install ${kind === 'xz' ? 'xz-utils' : 'bzip2'}`,
+            }),
+          ),
         );
-        tool!.on('close', (code) => (code === 0 ? resolve() : reject(new SlipwayError('BUILD', `ADD: cannot decompress ${archive}`))));
+        tool!.on('close', (code) =>
+          code === 0 ? resolve() : reject(new SlipwayError('BUILD', `ADD: cannot decompress ${archive}`)),
+        );
       })
     : Promise.resolve();
   await Promise.all([applyLayer(input, targetDir, { sameOwner: true }), toolDone]);
@@ -253,6 +283,30 @@ async function chownTree(dir: string, owner: Ownership): Promise<void> {
   }
 }
 
+/**
+ * Creates a directory of a layer being staged: one the image already has keeps its mode, owner
+ * and times (it is only there as a parent); a new one is 0755, owned by `owner`, dated `time`.
+ */
+export async function stageDirectory(
+  target: string,
+  existing: Stats | undefined,
+  owner: Ownership,
+  time: number,
+): Promise<void> {
+  await mkdir(target).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  if (existing) {
+    await chmod(target, existing.mode & 0o7777);
+    await lchown(target, existing.uid, existing.gid);
+    await utimes(target, existing.atime, existing.mtime);
+  } else {
+    await chmod(target, 0o755);
+    await lchown(target, owner.uid, owner.gid);
+    await utimes(target, time, time);
+  }
+}
+
 /** Resolves a symlinked source path within `root`; a link that leaves it stays a link (never the host's file). */
 async function followInside(root: string, rel: string): Promise<string> {
   let current = rel;
@@ -260,7 +314,9 @@ async function followInside(root: string, rel: string): Promise<string> {
     const st = await lstat(join(root, current)).catch(() => undefined);
     if (!st?.isSymbolicLink()) return current;
     const target = await readlink(join(root, current));
-    const next = posix.normalize(posix.isAbsolute(target) ? target : posix.join('/', posix.dirname(current), target)).slice(1);
+    const next = posix
+      .normalize(posix.isAbsolute(target) ? target : posix.join('/', posix.dirname(current), target))
+      .slice(1);
     if (next.startsWith('..') || !(await lstat(join(root, next)).catch(() => undefined))) return current;
     current = next === '' ? '.' : next;
   }
@@ -297,26 +353,17 @@ class Copier {
     if (this.stagedDirs.has(dir)) return;
     await this.ensureDir(posix.dirname(dir), createdByCopy);
     const target = join(this.staging, dir);
-    let existing: import('node:fs').Stats | undefined;
+    let existing: Stats | undefined;
     try {
       existing = await lstat(join(this.image.root, dir));
     } catch {}
     if (existing && !existing.isDirectory()) {
-      throw new SlipwayError('BUILD', `${this.spec.instruction} failed: cannot copy to ${dir}: not a directory`);
+      throw new SlipwayError(
+        'BUILD',
+        `${this.spec.instruction} failed: cannot copy to ${dir}: not a directory`,
+      );
     }
-    await mkdir(target, { recursive: false }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
-    if (existing) {
-      await chmod(target, existing.mode & 0o7777);
-      await lchown(target, existing.uid, existing.gid);
-      await utimes(target, existing.atime, existing.mtime);
-    } else {
-      await chmod(target, 0o755);
-      const owner = this.spec.chown ?? { uid: 0, gid: 0 };
-      await lchown(target, owner.uid, owner.gid);
-      await utimes(target, this.spec.createdDirTime, this.spec.createdDirTime);
-    }
+    await stageDirectory(target, existing, this.spec.chown ?? { uid: 0, gid: 0 }, this.spec.createdDirTime);
     this.stagedDirs.add(dir);
     this.written.push(dir);
   }
@@ -338,7 +385,8 @@ class Copier {
   private excluded(src: string): boolean {
     return this.spec.excludes.some((pattern) => {
       const parts = src.split('/');
-      for (let i = 1; i <= parts.length; i++) if (this.match(pattern, parts.slice(0, i).join('/'))) return true;
+      for (let i = 1; i <= parts.length; i++)
+        if (this.match(pattern, parts.slice(0, i).join('/'))) return true;
       return false;
     });
   }

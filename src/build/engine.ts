@@ -1,12 +1,24 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod, lstat, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, posix, relative, resolve } from 'node:path';
-import { ContextHasher, type ContextEntry, digestSelection, IgnoreMatcher, readIgnoreFile, walkContext } from '../context/index.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import {
+  type ContextEntry,
+  ContextHasher,
+  digestSelection,
+  IgnoreMatcher,
+  readIgnoreFile,
+  walkContext,
+} from '../context/index.js';
 import { compilePattern } from '../context/pattern.js';
-import { parseDockerfile } from '../dockerfile/parser.js';
 import { applyChmod } from '../dockerfile/chmod.js';
-import type { AddCmd, ArgCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
+import { hostPlatform } from '../dockerfile/instructions/platform.js';
 import type { StageScope } from '../dockerfile/instructions/scope.js';
+import type { AddCmd, ArgCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
+import { parseDockerfile } from '../dockerfile/parser.js';
 import {
   addOnbuildTriggers,
   type BuildPlan,
@@ -15,7 +27,6 @@ import {
   parseOnbuildTriggers,
   planBuild,
 } from '../dockerfile/plan.js';
-import { hostPlatform } from '../dockerfile/instructions/platform.js';
 import { SlipwayError } from '../errors.js';
 import { chainIds } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
@@ -23,17 +34,17 @@ import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
 import { entriesFromDir } from '../layer/walk.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
-import { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 import { OciRuntime } from '../runtime/runc.js';
+import { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 import { tempName } from '../store/fsutil.js';
 import { Store } from '../store/store.js';
-import { CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
+import { buildCacheRoots, CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { commitLayer } from './commit.js';
-import { flattenInto, type OutputSpec, writeRootfsTar } from './output.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
-import { copyInto, hasWildcard, type SourceTree } from './copy.js';
+import { copyInto, hasWildcard, type SourceTree, stageDirectory } from './copy.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
+import { flattenInto, type OutputSpec, writeRootfsTar } from './output.js';
 import { ensureSnapshots, openView } from './rootfs.js';
 import { prepareRunMounts, type SecretSource } from './run-mounts.js';
 import { RunFailed, runStep } from './run-step.js';
@@ -148,7 +159,7 @@ class Engine {
     const ignore = await readIgnoreFile(contextDir, opts.dockerfile ? dockerfilePath : undefined);
     v2.status(`transferring context: ${ignore.patterns.length ? 'done' : '2B done'}`);
     v2.done();
-    const store = await Store.open(opts.root, { extraRoots: () => cacheRoots(opts.root) });
+    const store = await Store.open(opts.root, { extraRoots: () => buildCacheRoots(opts.root) });
     const cache = await CacheIndex.open(opts.root);
     const engine = new Engine(
       { ...opts, contextDir },
@@ -169,7 +180,8 @@ class Engine {
       const result = await this.export(final);
       return result;
     } finally {
-      for (const d of this.downloads.values()) await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
+      for (const d of this.downloads.values())
+        await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
       await this.hasher?.save().catch(() => {});
       await this.store.close();
     }
@@ -215,15 +227,21 @@ class Engine {
     const base = stage.base;
     const platform = this.plan.targetPlatform;
     if (stage.platformExplicit && formatPlat(stage.platform) !== formatPlat(platform)) {
-      throw new SlipwayError('UNSUPPORTED', `FROM --platform=${formatPlat(stage.platform)}: slipway builds for the host platform only (${formatPlat(platform)})`, {
-        file: this.dockerfileName,
-        line: stage.from.range.start.line,
-        column: stage.from.range.start.column,
-      });
+      throw new SlipwayError(
+        'UNSUPPORTED',
+        `FROM --platform=${formatPlat(stage.platform)}: slipway builds for the host platform only (${formatPlat(platform)})`,
+        {
+          file: this.dockerfileName,
+          line: stage.from.range.start.line,
+          column: stage.from.range.start.column,
+        },
+      );
     }
     if (base.kind === 'stage') {
       const parent = await this.stage(base.index);
-      const v = this.opts.progress.start(`${fromLabel()} FROM ${this.plan.stages[base.index]!.name || base.index}`);
+      const v = this.opts.progress.start(
+        `${fromLabel()} FROM ${this.plan.stages[base.index]!.name || base.index}`,
+      );
       v.done();
       return {
         ...parent,
@@ -244,7 +262,13 @@ class Engine {
       };
       if (platform.variant) image.variant = platform.variant;
       return {
-        key: cacheKey({ parent: '', op: 'FROM scratch', args: {}, inputs: [], platform: formatPlat(platform) }),
+        key: cacheKey({
+          parent: '',
+          op: 'FROM scratch',
+          args: {},
+          inputs: [],
+          platform: formatPlat(platform),
+        }),
         layers: [],
         image,
         config: {},
@@ -274,7 +298,9 @@ class Engine {
       } catch (e) {
         const local = this.opts.pull ? await this.store.tryResolve(refText) : undefined;
         if (local) {
-          this.opts.progress.warn(`could not pull ${normalized}, using the local image: ${(e as Error).message}`);
+          this.opts.progress.warn(
+            `could not pull ${normalized}, using the local image: ${(e as Error).message}`,
+          );
           record = local;
         } else {
           meta.fail('not found');
@@ -339,7 +365,8 @@ class Engine {
     }
     const config = structuredClone(state.config);
     // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
-    const recorded = cmd.kind === 'arg' && raw.kind === 'arg' ? { ...cmd, args: declaredArgs(raw, cmd) } : cmd;
+    const recorded =
+      cmd.kind === 'arg' && raw.kind === 'arg' ? { ...cmd, args: declaredArgs(raw, cmd) } : cmd;
     const applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
     if (!applied) throw new SlipwayError('UNSUPPORTED', `${cmd.name.toUpperCase()} is not supported yet`);
     const parts: CacheKeyParts = { parent: state.key, op: applied.createdBy, args, inputs: [], platform };
@@ -347,7 +374,13 @@ class Engine {
     // Config-only steps are cached too: their history times must not change on a no-op rebuild.
     let record = this.opts.noCache ? undefined : await this.cache.get(key);
     if (!record) {
-      record = { key, parts, config, history: this.historyEntry(applied.createdBy, true), createdAt: new Date().toISOString() };
+      record = {
+        key,
+        parts,
+        config,
+        history: this.historyEntry(applied.createdBy, true),
+        createdAt: new Date().toISOString(),
+      };
       await this.cache.put(record);
     }
     const image = applied.author === undefined ? state.image : { ...state.image, author: applied.author };
@@ -394,7 +427,11 @@ class Engine {
     } else if (cmd.kind === 'run') {
       createdBy = runCreatedBy(withShell(config, cmd.cmdLine, cmd.prependShell), this.runHistoryArgs(state));
       if (cmd.files.length) inputs.push(...cmd.files.map((f) => `heredoc:${f.name}:${sha(f.data)}`));
-      inputs.push(`env:${state.scope.runEnv().join('\0')}`, `user:${config.User ?? ''}`, `cwd:${config.WorkingDir ?? ''}`);
+      inputs.push(
+        `env:${state.scope.runEnv().join('\0')}`,
+        `user:${config.User ?? ''}`,
+        `cwd:${config.WorkingDir ?? ''}`,
+      );
       if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`);
       if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
       inputs.push(...(await this.bindInputs(state, cmd)));
@@ -434,7 +471,11 @@ class Engine {
   }
 
   /** BuildKit's report of a failed RUN: its last output, then where it is in the Dockerfile. */
-  private runFailure(e: RunFailed, label: string, range: { start: { line: number }; end: { line: number } }): SlipwayError {
+  private runFailure(
+    e: RunFailed,
+    label: string,
+    range: { start: { line: number }; end: { line: number } },
+  ): SlipwayError {
     const lines = this.dockerfileText.split(/\r?\n/);
     const from = Math.max(1, range.start.line - 1);
     const to = Math.min(lines.length, range.end.line + 1);
@@ -470,7 +511,10 @@ class Engine {
    * RUN's argv, heredocs included as BuildKit runs them: a lone heredoc is the script (a file
    * with a shebang is executed directly), heredocs inside a command go back into the shell's text.
    */
-  private runCommand(config: ContainerConfig, cmd: RunCmd): { args: string[]; files: Array<{ path: string; content: string; mode: number }> } {
+  private runCommand(
+    config: ContainerConfig,
+    cmd: RunCmd,
+  ): { args: string[]; files: Array<{ path: string; content: string; mode: number }> } {
     if (cmd.files.length === 0) return { args: withShell(config, cmd.cmdLine, cmd.prependShell), files: [] };
     const body = (f: RunCmd['files'][number]) => (f.chomp ? f.data.replace(/^\t+/gm, '') : f.data);
     const only = cmd.files.length === 1 && /^<<-?(["']?)[^\s"']+\1$/.test((cmd.cmdLine[0] ?? '').trim());
@@ -482,7 +526,10 @@ class Engine {
       }
       return { args: withShell(config, [body(script)], true), files: [] };
     }
-    const text = [cmd.cmdLine.join(' '), ...cmd.files.map((f) => `${f.data}${f.data.endsWith('\n') ? '' : '\n'}${f.name}`)].join('\n');
+    const text = [
+      cmd.cmdLine.join(' '),
+      ...cmd.files.map((f) => `${f.data}${f.data.endsWith('\n') ? '' : '\n'}${f.name}`),
+    ].join('\n');
     return { args: withShell(config, [text], true), files: [] };
   }
 
@@ -528,7 +575,10 @@ class Engine {
       await view.release();
     }
     const entries = await entriesFromDir(staging, { xattrs: 'none' });
-    return commitLayer(this.store, state.layers, entries, staging, this.scratch, { ...this.commitOpts(), keepEmpty: true });
+    return commitLayer(this.store, state.layers, entries, staging, this.scratch, {
+      ...this.commitOpts(),
+      keepEmpty: true,
+    });
   }
 
   private createdTime(): number {
@@ -539,7 +589,12 @@ class Engine {
     return this.opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: this.opts.sourceDateEpoch };
   }
 
-  private async executeRun(state: StageState, cmd: RunCmd, config: ContainerConfig, v: Vertex): Promise<LayerRef | undefined> {
+  private async executeRun(
+    state: StageState,
+    cmd: RunCmd,
+    config: ContainerConfig,
+    v: Vertex,
+  ): Promise<LayerRef | undefined> {
     if (cmd.security === 'insecure') {
       throw new SlipwayError('UNSUPPORTED', 'RUN --security=insecure is not supported yet');
     }
@@ -647,7 +702,9 @@ class Engine {
       if (m.from) inputs.push(`bind-from:${(await this.fromSource(m.from, state)).key}`);
       else {
         const selected = selectEntries(await this.context(), m.source || '.', (p) => this.matcherFor(p));
-        inputs.push(`bind:${m.source}:${await digestSelection(selected, this.hasher!, this.opts.contextDir)}`);
+        inputs.push(
+          `bind:${m.source}:${await digestSelection(selected, this.hasher!, this.opts.contextDir)}`,
+        );
       }
     }
     return inputs;
@@ -657,7 +714,9 @@ class Engine {
    * ADD's URLs are fetched once per build (the content digest is part of the step's key), into a
    * directory laid out as a source tree: one file per URL, mode 0600, mtime from Last-Modified.
    */
-  private download(cmd: AddCmd): Promise<{ dir: string; files: Array<{ url: string; name: string; digest: string }> }> {
+  private download(
+    cmd: AddCmd,
+  ): Promise<{ dir: string; files: Array<{ url: string; name: string; digest: string }> }> {
     const key = cmd.sourcePaths.join('\0');
     let pending = this.downloads.get(key);
     if (!pending) {
@@ -677,7 +736,10 @@ class Engine {
     }
     const record = await this.store.tryResolve(from);
     if (!record) {
-      throw new SlipwayError('BUILD', `COPY --from=${from}: no stage or image named "${from}" (image not in the local store)`);
+      throw new SlipwayError(
+        'BUILD',
+        `COPY --from=${from}: no stage or image named "${from}" (image not in the local store)`,
+      );
     }
     const manifest = await this.store.readManifest(record.manifestDigest);
     const diffIds = record.config.rootfs.diff_ids as Digest[];
@@ -688,7 +750,11 @@ class Engine {
     };
   }
 
-  private async executeCopy(state: StageState, cmd: CopyCmd | AddCmd, config: ContainerConfig): Promise<LayerRef | undefined> {
+  private async executeCopy(
+    state: StageState,
+    cmd: CopyCmd | AddCmd,
+    config: ContainerConfig,
+  ): Promise<LayerRef | undefined> {
     const staging = await this.store.createSnapshotTemp();
     const view = await openView(this.store, state.layers, this.scratch);
     const releases: Array<() => Promise<void>> = [() => view.release()];
@@ -700,7 +766,6 @@ class Engine {
         const dir = join(this.scratch, `heredoc-${process.pid}-${Math.random().toString(16).slice(2)}`);
         await mkdir(dir);
         releases.push(() => rm(dir, { recursive: true, force: true }));
-        const { writeFile } = await import('node:fs/promises');
         for (const c of cmd.sourceContents) await writeFile(join(dir, c.path), c.data, { mode: 0o644 });
         tree = { root: dir, resetOwnership: true };
         sources = cmd.sourceContents.map((c) => c.path);
@@ -718,9 +783,7 @@ class Engine {
         const included = new Set(entries.map((e) => e.path));
         tree = { root: this.opts.contextDir, resetOwnership: true, includes: (p) => included.has(p) };
       }
-      const chown = cmd.chown
-        ? lookupUserGroupForChown([view.root], cmd.chown)
-        : undefined;
+      const chown = cmd.chown ? lookupUserGroupForChown([view.root], cmd.chown) : undefined;
       const chmodSpec = cmd.chmodSpec;
       await copyInto(
         {
@@ -728,7 +791,9 @@ class Engine {
           dest: cmd.destPath,
           workdir: config.WorkingDir ?? '/',
           ...(chown ? { chown } : {}),
-          ...(chmodSpec ? { chmod: (mode: number, isDir: boolean) => applyChmod(chmodSpec, mode, isDir) } : {}),
+          ...(chmodSpec
+            ? { chmod: (mode: number, isDir: boolean) => applyChmod(chmodSpec, mode, isDir) }
+            : {}),
           excludes: cmd.excludePatterns,
           parents: cmd.kind === 'copy' && cmd.parents,
           createdDirTime: this.createdTime(),
@@ -754,7 +819,9 @@ class Engine {
   private async export(final: StageState): Promise<BuildResult> {
     const output = this.opts.output ?? { type: 'image' };
     if (output.type === 'local' || output.type === 'tar') {
-      const v = this.opts.progress.start(`exporting to client ${output.type === 'local' ? 'directory' : 'tarball'}`);
+      const v = this.opts.progress.start(
+        `exporting to client ${output.type === 'local' ? 'directory' : 'tarball'}`,
+      );
       if (output.type === 'local') await flattenInto(this.store, final.layers, output.dest);
       else await writeRootfsTar(this.store, final.layers, output.dest);
       v.done();
@@ -765,9 +832,10 @@ class Engine {
     const config = structuredClone(final.config);
     if (Object.keys(labels).length) config.Labels = { ...(config.Labels ?? {}), ...labels };
     const history = final.history;
-    const created = this.opts.sourceDateEpoch !== undefined
-      ? new Date(this.opts.sourceDateEpoch * 1000).toISOString()
-      : (history.at(-1)?.created ?? new Date().toISOString());
+    const created =
+      this.opts.sourceDateEpoch !== undefined
+        ? new Date(this.opts.sourceDateEpoch * 1000).toISOString()
+        : (history.at(-1)?.created ?? new Date().toISOString());
     const image: ImageConfig = {
       ...final.image,
       created,
@@ -790,7 +858,7 @@ class Engine {
     if (output.type === 'oci' || output.type === 'docker') {
       v.status(`sending tarball to ${output.dest}`);
       const { saveImages } = await import('../images/save.js');
-      const out = output.dest === '-' ? process.stdout : (await import('node:fs')).createWriteStream(output.dest);
+      const out = output.dest === '-' ? process.stdout : createWriteStream(output.dest);
       await saveImages(this.store, names.length ? names : [put.configDigest], out, output.type);
     }
     v.done();
@@ -802,7 +870,7 @@ function declaredArgs(raw: ArgCmd, expanded: ArgCmd): ArgCmd['args'] {
   return raw.args.map((a, i) => {
     if (a.value === undefined) return { ...a };
     const overridden = expanded.args[i]?.value;
-    return { ...a, value: a.value.includes('$') ? a.value : (overridden === a.value ? overridden : a.value) };
+    return { ...a, value: a.value.includes('$') ? a.value : overridden === a.value ? overridden : a.value };
   });
 }
 
@@ -824,13 +892,16 @@ async function downloadSources(
   dir: string,
 ): Promise<{ dir: string; files: Array<{ url: string; name: string; digest: string }> }> {
   if (!cmd.sourcePaths.every(isUrl)) {
-    throw new SlipwayError('UNSUPPORTED', 'ADD mixing URLs and local files in one instruction is not supported yet');
+    throw new SlipwayError(
+      'UNSUPPORTED',
+      'ADD mixing URLs and local files in one instruction is not supported yet',
+    );
   }
   if (cmd.sourcePaths.some((u) => u.startsWith('git@') || /\.git(#|$)/.test(u))) {
     throw new SlipwayError('UNSUPPORTED', 'ADD of a git repository is not supported yet');
   }
   if (cmd.checksum && cmd.sourcePaths.length > 1) {
-    throw new SlipwayError('BUILD', 'checksum can\'t be specified for multiple sources');
+    throw new SlipwayError('BUILD', "checksum can't be specified for multiple sources");
   }
   await mkdir(dir, { recursive: true });
   const files: Array<{ url: string; name: string; digest: string }> = [];
@@ -844,14 +915,12 @@ async function downloadSources(
     if (!response.ok || !response.body) {
       throw new SlipwayError('BUILD', `failed to load ${url}: invalid response status ${response.status}`);
     }
-    const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || '__unnamed__';
+    const name =
+      decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || '__unnamed__';
     const path = join(dir, name);
     const hash = createHash('sha256');
-    const { Readable } = await import('node:stream');
-    const { pipeline } = await import('node:stream/promises');
-    const { createWriteStream } = await import('node:fs');
     await pipeline(
-      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
       async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           hash.update(chunk);
@@ -864,7 +933,6 @@ async function downloadSources(
     if (cmd.checksum && cmd.checksum !== digest) {
       throw new SlipwayError('BUILD', `digest mismatch for ${url}: expected ${cmd.checksum}, got ${digest}`);
     }
-    const { chmod, utimes } = await import('node:fs/promises');
     await chmod(path, 0o600);
     const modified = Date.parse(response.headers.get('last-modified') ?? '');
     if (Number.isFinite(modified)) await utimes(path, modified / 1000, modified / 1000);
@@ -920,23 +988,12 @@ async function mkdirLikeBuildkit(
   time: number,
   owner: { uid: number; gid: number },
 ): Promise<void> {
-  const { chmod, lchown, utimes, lstat } = await import('node:fs/promises');
   const parts = dir.split('/').filter(Boolean);
   let current = '';
   for (const part of parts) {
     current += `/${part}`;
     const target = join(staging, current);
-    const existing = await lstat(join(viewRoot, current)).catch(() => undefined);
-    await mkdir(target).catch(() => {});
-    if (existing) {
-      await chmod(target, existing.mode & 0o7777);
-      await lchown(target, existing.uid, existing.gid);
-      await utimes(target, existing.atime, existing.mtime);
-    } else {
-      await chmod(target, 0o755);
-      await lchown(target, owner.uid, owner.gid);
-      await utimes(target, time, time);
-    }
+    await stageDirectory(target, await lstat(join(viewRoot, current)).catch(() => undefined), owner, time);
   }
   // Parents were touched by creating children: restore the existing ones' times.
   for (let i = parts.length; i > 0; i--) {
@@ -945,24 +1002,3 @@ async function mkdirLikeBuildkit(
     await utimes(join(staging, p), existing ? existing.atime : time, existing ? existing.mtime : time);
   }
 }
-
-/** Blobs the build cache refers to stay when `image prune` collects garbage. */
-async function cacheRoots(root: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
-  const dir = join(root, 'cache', 'steps');
-  const out: string[] = [];
-  let names: string[] = [];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    try {
-      const rec = JSON.parse(await readFile(join(dir, n), 'utf8')) as StepRecord;
-      if (rec.layer) out.push(rec.layer.descriptor.digest, rec.layer.chainId);
-    } catch {}
-  }
-  return out;
-}
-

@@ -33,7 +33,10 @@ export function goList(list: string[]): string {
 
 /** Go's %v of map[string]struct{}: keys sorted, `map[5000/tcp:{}]`. */
 export function goSetMap(keys: string[]): string {
-  return `map[${[...keys].sort().map((k) => `${k}:{}`).join(' ')}]`;
+  return `map[${[...keys]
+    .sort()
+    .map((k) => `${k}:{}`)
+    .join(' ')}]`;
 }
 
 /**
@@ -41,6 +44,8 @@ export function goSetMap(keys: string[]): string {
  * listed first as `|N K=V …`, as BuildKit does, so two runs with different args differ in history.
  */
 export function runCreatedBy(args: string[], buildArgs: Array<[string, string]>): string {
-  const prefix = buildArgs.length ? `|${buildArgs.length} ${buildArgs.map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
+  const prefix = buildArgs.length
+    ? `|${buildArgs.length} ${buildArgs.map(([k, v]) => `${k}=${v}`).join(' ')} `
+    : '';
   return `RUN ${prefix}${args.join(' ')} # buildkit`;
 }

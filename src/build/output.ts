@@ -10,9 +10,7 @@ import type { Store } from '../store/store.js';
 import type { LayerRef } from './cache-index.js';
 
 /** `--output` as docker buildx parses it: `type=local,dest=out`, or a bare path meaning type=local. */
-export type OutputSpec =
-  | { type: 'image' }
-  | { type: 'local' | 'tar' | 'oci' | 'docker'; dest: string };
+export type OutputSpec = { type: 'image' } | { type: 'local' | 'tar' | 'oci' | 'docker'; dest: string };
 
 export function parseOutputFlag(text: string): OutputSpec {
   if (!text.includes('=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
@@ -24,7 +22,11 @@ export function parseOutputFlag(text: string): OutputSpec {
   }
   const type = fields.get('type') ?? 'local';
   if (type === 'image' || type === 'moby') return { type: 'image' };
-  if (type === 'registry') throw new SlipwayError('UNSUPPORTED', '--output type=registry is not supported yet: build, then slipway push');
+  if (type === 'registry')
+    throw new SlipwayError(
+      'UNSUPPORTED',
+      '--output type=registry is not supported yet: build, then slipway push',
+    );
   if (type !== 'local' && type !== 'tar' && type !== 'oci' && type !== 'docker') {
     throw new SlipwayError('USAGE', `unsupported output type "${type}" (local, tar, oci, docker, image)`);
   }
@@ -37,7 +39,9 @@ export function parseOutputFlag(text: string): OutputSpec {
 export async function flattenInto(store: Store, layers: readonly LayerRef[], dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const layer of layers) {
-    await applyLayer(createReadStream(store.blobPath(layer.descriptor.digest)), dir, { mediaType: layer.descriptor.mediaType });
+    await applyLayer(createReadStream(store.blobPath(layer.descriptor.digest)), dir, {
+      mediaType: layer.descriptor.mediaType,
+    });
   }
 }
 

@@ -49,7 +49,11 @@ export interface RootfsView {
  * One layer is its own view; several need a read-only overlay (overlayfs wants two or more
  * lower dirs without an upper); none is an empty directory.
  */
-export async function openView(store: Store, layers: readonly LayerRef[], scratch: string): Promise<RootfsView> {
+export async function openView(
+  store: Store,
+  layers: readonly LayerRef[],
+  scratch: string,
+): Promise<RootfsView> {
   const dirs = await ensureSnapshots(store, layers);
   if (dirs.length === 1) return { root: dirs[0]!, release: async () => {} };
   const target = join(scratch, `view-${process.pid}-${Math.random().toString(16).slice(2)}`);

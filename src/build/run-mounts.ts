@@ -57,7 +57,10 @@ export function parseSecretFlag(spec: string): SecretSource {
 }
 
 /** Turns RUN --mount options into runtime mounts, env and files; `release` undoes what it set up. */
-export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountContext): Promise<PreparedMounts> {
+export async function prepareRunMounts(
+  mounts: readonly RunMount[],
+  ctx: MountContext,
+): Promise<PreparedMounts> {
   const out: PreparedMounts = { mounts: [], env: [], files: [], release: async () => {} };
   const cleanups: Array<() => Promise<void>> = [];
   out.release = async () => {
@@ -67,11 +70,20 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
     for (const m of mounts) {
       switch (m.type) {
         case 'tmpfs':
-          out.mounts.push({ type: 'tmpfs', destination: m.target, ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}) });
+          out.mounts.push({
+            type: 'tmpfs',
+            destination: m.target,
+            ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}),
+          });
           break;
         case 'cache': {
           const id = m.id || m.target;
-          const dir = join(ctx.root, 'cache', 'mounts', createHash('sha256').update(id).digest('hex').slice(0, 32));
+          const dir = join(
+            ctx.root,
+            'cache',
+            'mounts',
+            createHash('sha256').update(id).digest('hex').slice(0, 32),
+          );
           let source = dir;
           if (m.sharing === 'locked') {
             // One RUN at a time (across slipway processes too) gets the cache; others wait.
@@ -89,7 +101,11 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
           if (!existsSync(source)) {
             await mkdir(source, { recursive: true, mode: m.mode ?? 0o755 });
             // `from=` seeds a new cache with a directory of another stage or image.
-            if (m.from) await cp(join(await ctx.resolveFrom(m.from), posix.normalize(`/${m.source || '.'}`)), source, { recursive: true, verbatimSymlinks: true });
+            if (m.from)
+              await cp(join(await ctx.resolveFrom(m.from), posix.normalize(`/${m.source || '.'}`)), source, {
+                recursive: true,
+                verbatimSymlinks: true,
+              });
             await chown(source, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
           }
           out.mounts.push({ type: 'bind', source, destination: m.target, readonly: m.readOnly });
@@ -110,7 +126,11 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
           const upper = join(scratch, 'upper');
           const work = join(scratch, 'work');
           const merged = join(scratch, 'merged');
-          await Promise.all([mkdir(upper, { recursive: true }), mkdir(work, { recursive: true }), mkdir(merged, { recursive: true })]);
+          await Promise.all([
+            mkdir(upper, { recursive: true }),
+            mkdir(work, { recursive: true }),
+            mkdir(merged, { recursive: true }),
+          ]);
           cleanups.push(() => rm(scratch, { recursive: true, force: true }));
           if (statSync(source).isDirectory()) {
             await mountOverlay({ lowerDirs: [source], upperDir: upper, workDir: work, target: merged });
@@ -125,10 +145,16 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
           const id = m.id || posix.basename(m.target);
           const secret = ctx.secrets.get(id);
           if (!secret) {
-            if (m.required) throw new SlipwayError('BUILD', `secret ${id} not found`, { hint: `pass --secret id=${id},src=FILE` });
+            if (m.required)
+              throw new SlipwayError('BUILD', `secret ${id} not found`, {
+                hint: `pass --secret id=${id},src=FILE`,
+              });
             break;
           }
-          const value = secret.env !== undefined ? Buffer.from(process.env[secret.env] ?? '') : await readFile(secret.src!);
+          const value =
+            secret.env !== undefined
+              ? Buffer.from(process.env[secret.env] ?? '')
+              : await readFile(secret.src!);
           if (m.env) out.env.push(`${m.env}=${value.toString('utf8')}`);
           if (!m.env || m.target) {
             out.files.push({ path: m.target || `/run/secrets/${id}`, content: value, mode: m.mode ?? 0o400 });
@@ -138,7 +164,11 @@ export async function prepareRunMounts(mounts: readonly RunMount[], ctx: MountCo
         case 'ssh': {
           const sock = process.env.SSH_AUTH_SOCK;
           if (!sock || !(await stat(sock).catch(() => undefined))) {
-            if (m.required) throw new SlipwayError('BUILD', 'no SSH agent socket: set SSH_AUTH_SOCK or drop RUN --mount=type=ssh');
+            if (m.required)
+              throw new SlipwayError(
+                'BUILD',
+                'no SSH agent socket: set SSH_AUTH_SOCK or drop RUN --mount=type=ssh',
+              );
             break;
           }
           const target = m.target || '/run/buildkit/ssh_agent.0';

@@ -68,11 +68,16 @@ export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
 
     const db = readUserDb(mountpoint);
     const user = resolveUserFromDb(db, input.user || 'root');
-    const env = input.env.some((e) => e.startsWith('PATH=')) ? input.env : [`PATH=${DEFAULT_PATH}`, ...input.env];
+    const env = input.env.some((e) => e.startsWith('PATH='))
+      ? input.env
+      : [`PATH=${DEFAULT_PATH}`, ...input.env];
     const hosts = join(bundleDir, 'hosts');
     const resolv = join(bundleDir, 'resolv.conf');
     await writeFile(hosts, HOSTS);
-    await writeFile(resolv, await readFile('/etc/resolv.conf').catch(() => Buffer.from('nameserver 127.0.0.1\n')));
+    await writeFile(
+      resolv,
+      await readFile('/etc/resolv.conf').catch(() => Buffer.from('nameserver 127.0.0.1\n')),
+    );
     const mounts = [...input.mounts];
     for (const [i, f] of (input.files ?? []).entries()) {
       const host = join(bundleDir, `file-${i}`);
