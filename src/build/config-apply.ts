@@ -15,7 +15,7 @@ export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 /** The words a CMD/ENTRYPOINT/RUN executes, wrapped in the stage's SHELL for the shell form. */
 export function withShell(config: ContainerConfig, cmdLine: string[], prependShell: boolean): string[] {
   if (!prependShell) return [...cmdLine];
-  const shell = config.Shell && config.Shell.length ? config.Shell : DEFAULT_SHELL;
+  const shell = config.Shell?.length ? config.Shell : DEFAULT_SHELL;
   return [...shell, ...cmdLine];
 }
 

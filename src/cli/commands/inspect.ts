@@ -1,8 +1,14 @@
+import { inspectContainer } from '../../containers/inspect.js';
 import { SlipwayError } from '../../errors.js';
 import { requireArgs } from '../../images/cli-support.js';
 import { GoTemplate } from '../../images/gotemplate.js';
-import { inspectContainer } from '../../containers/inspect.js';
-import { extraInspectLookups, type InspectKind, inspectJson, inspectObjects, inspectTemplate } from '../../images/inspect.js';
+import {
+  extraInspectLookups,
+  type InspectKind,
+  inspectJson,
+  inspectObjects,
+  inspectTemplate,
+} from '../../images/inspect.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
