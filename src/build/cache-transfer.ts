@@ -147,7 +147,10 @@ export async function importCache(
 
   const configBytes = await collect(src.blob(manifest.config), manifest.config);
   if (configBytes.length !== manifest.config.size || sha256Digest(configBytes) !== manifest.config.digest) {
-    throw new SlipwayError('STORE', `cache records blob ${manifest.config.digest} from ${src.name} failed verification`);
+    throw new SlipwayError(
+      'STORE',
+      `cache records blob ${manifest.config.digest} from ${src.name} failed verification`,
+    );
   }
   const parsed = parseCacheDocument(configBytes, manifest.layers);
   const rejected = [...parsed.rejected];
@@ -190,7 +193,9 @@ export async function importCache(
         continue;
       }
       if (got !== undefined && got !== r.layer.diffId) {
-        rejected.push(`${r.key}: layer ${r.layer.descriptor.digest} has diffID ${got}, record says ${r.layer.diffId}`);
+        rejected.push(
+          `${r.key}: layer ${r.layer.descriptor.digest} has diffID ${got}, record says ${r.layer.diffId}`,
+        );
         continue;
       }
       kept.push(r.layer.descriptor.digest);

@@ -40,7 +40,8 @@ export function buildCacheManifest(records: readonly StepRecord[]): BuiltCache {
   for (const r of sorted) {
     if (!r.layer) continue;
     const d = r.layer.descriptor;
-    if (!layers.has(d.digest)) layers.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+    if (!layers.has(d.digest))
+      layers.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
   }
   const doc: CacheDocument = { version: 1, records: sorted };
   const configBytes = Buffer.from(JSON.stringify(doc));
@@ -84,12 +85,14 @@ export function parseCacheManifest(bytes: Buffer, source: string): Manifest {
   }
   const manifest = m as unknown as Manifest;
   if (manifest.config.mediaType !== CACHE_MEDIA_TYPE) {
-    throw new SlipwayError('BUILD', 
+    throw new SlipwayError(
+      'BUILD',
       `${source} is not a slipway build cache (its config media type is ${String(manifest.config.mediaType)}, want ${CACHE_MEDIA_TYPE})`,
     );
   }
   for (const d of [manifest.config, ...manifest.layers]) {
-    if (!isDescriptor(d)) throw new SlipwayError('BUILD', `${source}: cache manifest has an invalid descriptor`);
+    if (!isDescriptor(d))
+      throw new SlipwayError('BUILD', `${source}: cache manifest has an invalid descriptor`);
   }
   return manifest;
 }
@@ -112,8 +115,10 @@ export function parseCacheDocument(bytes: Buffer, manifestLayers: readonly Descr
   } catch {
     throw new SlipwayError('BUILD', 'cache records blob is not valid JSON');
   }
-  if (!isObject(doc) || !Array.isArray(doc.records)) throw new SlipwayError('BUILD', 'cache records blob has no records');
-  if (doc.version !== 1) throw new SlipwayError('BUILD', `unsupported build cache version ${String(doc.version)}`);
+  if (!isObject(doc) || !Array.isArray(doc.records))
+    throw new SlipwayError('BUILD', 'cache records blob has no records');
+  if (doc.version !== 1)
+    throw new SlipwayError('BUILD', `unsupported build cache version ${String(doc.version)}`);
   const layers = new Map(manifestLayers.map((d) => [d.digest, d]));
   const records: StepRecord[] = [];
   const rejected: string[] = [];
@@ -152,9 +157,11 @@ function recordProblem(raw: unknown, layers: Map<string, Descriptor>): string | 
     if (!isObject(l) || !isDescriptor(l.descriptor)) return 'invalid layer';
     const layer = l as unknown as LayerRef;
     if (!isDigest(layer.diffId) || !isDigest(layer.chainId)) return 'invalid layer diffId or chainId';
-    if (!isLayerMediaType(layer.descriptor.mediaType)) return `unknown layer media type ${layer.descriptor.mediaType}`;
+    if (!isLayerMediaType(layer.descriptor.mediaType))
+      return `unknown layer media type ${layer.descriptor.mediaType}`;
     const listed = layers.get(layer.descriptor.digest);
-    if (!listed || listed.size !== layer.descriptor.size) return 'layer blob is not part of the cache manifest';
+    if (!listed || listed.size !== layer.descriptor.size)
+      return 'layer blob is not part of the cache manifest';
   }
   return undefined;
 }

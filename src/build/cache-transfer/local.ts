@@ -128,7 +128,10 @@ export class LocalSource implements CacheSource {
       throw e;
     });
     if (sha256Digest(bytes) !== entry.digest) {
-      throw new SlipwayError('STORE', `cache manifest ${entry.digest} in ${this.dir} does not match its digest`);
+      throw new SlipwayError(
+        'STORE',
+        `cache manifest ${entry.digest} in ${this.dir} does not match its digest`,
+      );
     }
     return bytes;
   }
@@ -145,7 +148,8 @@ export class LocalSource implements CacheSource {
     if (named) return named;
     // A layout written by another tool may hold a single unnamed manifest.
     const only = idx.manifests.length === 1 ? idx.manifests[0]! : undefined;
-    if (this.select.tag === undefined && only && only.annotations?.[ANNOTATION_REF_NAME] === undefined) return only;
+    if (this.select.tag === undefined && only && only.annotations?.[ANNOTATION_REF_NAME] === undefined)
+      return only;
     throw new SlipwayError('NOT_FOUND', `no cache manifest tagged "${tag}" in ${this.dir}`);
   }
 

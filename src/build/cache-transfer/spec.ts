@@ -1,4 +1,4 @@
-import { MountError, csvFields } from '../../dockerfile/instructions/mount.js';
+import { csvFields, MountError } from '../../dockerfile/instructions/mount.js';
 import { SlipwayError } from '../../errors.js';
 import { isDigest } from '../../image/digest.js';
 import { isValidTag, parseReference } from '../../image/reference.js';
@@ -32,7 +32,8 @@ export function parseCacheFlag(text: string, direction: 'to' | 'from'): CacheSpe
   try {
     fields = csvFields(text.trim());
   } catch (e) {
-    if (e instanceof MountError) throw new SlipwayError('USAGE', `invalid ${flag} value "${text}": ${e.message}`);
+    if (e instanceof MountError)
+      throw new SlipwayError('USAGE', `invalid ${flag} value "${text}": ${e.message}`);
     throw e;
   }
   fields = fields.filter((f) => f !== '');
@@ -67,11 +68,12 @@ export function parseCacheFlag(text: string, direction: 'to' | 'from'): CacheSpe
       const attr = direction === 'to' ? 'dest' : 'src';
       const dir = attrs.get(attr);
       if (dir === undefined || dir === '') {
-        throw new SlipwayError(
-          'USAGE',
-          `${flag} type=local requires ${attr}=<directory>`,
-          { hint: direction === 'to' ? '--cache-to type=local,dest=path/to/dir' : '--cache-from type=local,src=path/to/dir' },
-        );
+        throw new SlipwayError('USAGE', `${flag} type=local requires ${attr}=<directory>`, {
+          hint:
+            direction === 'to'
+              ? '--cache-to type=local,dest=path/to/dir'
+              : '--cache-from type=local,src=path/to/dir',
+        });
       }
       const spec: CacheSpec = { type: 'local', dir, ...extra };
       const tag = attrs.get('tag');

@@ -1,5 +1,4 @@
 import { inspectContainer } from '../../containers/inspect.js';
-import { SlipwayError } from '../../errors.js';
 import { requireArgs } from '../../images/cli-support.js';
 import { GoTemplate } from '../../images/gotemplate.js';
 import {

@@ -101,7 +101,12 @@ describe('build cache export/import', { skip: isRoot ? false : 'needs root for o
     const dir = join(work, 'cache-local');
     const storeA = await Store.open(rootA);
     const lines: string[] = [];
-    const first = await exportCache(storeA, recordsA, { type: 'local', dir }, { onProgress: (l) => lines.push(l) });
+    const first = await exportCache(
+      storeA,
+      recordsA,
+      { type: 'local', dir },
+      { onProgress: (l) => lines.push(l) },
+    );
     const again = await exportCache(storeA, recordsA, { type: 'local', dir });
     await storeA.close();
     assert.equal(first.manifestDigest, again.manifestDigest, 'same records, same manifest');
@@ -120,13 +125,32 @@ describe('build cache export/import', { skip: isRoot ? false : 'needs root for o
     assert.deepEqual(res.rejected, []);
     assert.equal(res.records, recordsA.length);
     assert.equal(res.layers, first.layers);
-    const roots = JSON.parse(readFileSync(join(rootB, 'roots', 'buildcache-import.json'), 'utf8')) as string[];
+    const roots = JSON.parse(
+      readFileSync(join(rootB, 'roots', 'buildcache-import.json'), 'utf8'),
+    ) as string[];
     assert.equal(roots.length, first.layers);
 
     buildAllCached(rootB);
     assert.deepEqual(await diffIds(rootB, 'cached'), await diffIds(rootA, 'cached'));
     // Local records win: a second import has nothing to add.
     assert.equal((await importInto(rootB, { type: 'local', dir })).records, 0);
+
+    // A new RUN on top of imported steps unpacks their layers from the imported blobs.
+    const ctx2 = join(work, 'ctx2');
+    writeTree(ctx2, {
+      Dockerfile: `${DOCKERFILE}RUN cat /app/out.txt /app/more.txt /app/a.txt /app/b.txt > /app/all.txt\n`,
+      'a.txt': 'a\n',
+      'b.txt': 'b\n',
+    });
+    const more = slipway(rootB, ['build', '--progress=plain', '-t', 'more', ctx2]);
+    assert.equal(more.status, 0, more.stderr);
+    assert.deepEqual(
+      cachedNames(more.stderr),
+      LAYER_STEPS.map((s) => s.replace('/5]', '/6]')),
+    );
+    const run = slipway(rootB, ['run', '--rm', 'more', 'cat', '/app/all.txt']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, 'hello\nmore\na\nb\n');
   });
 
   test('type=local: a record whose layer blob fails verification is never imported', async () => {
@@ -164,8 +188,13 @@ describe('build cache export/import', { skip: isRoot ? false : 'needs root for o
     );
     const built = buildCacheManifest(forged);
     writeFileSync(join(dir, 'blobs', 'sha256', built.configDescriptor.digest.slice(7)), built.configBytes);
-    writeFileSync(join(dir, 'blobs', 'sha256', built.manifestDescriptor.digest.slice(7)), built.manifestBytes);
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
+    writeFileSync(
+      join(dir, 'blobs', 'sha256', built.manifestDescriptor.digest.slice(7)),
+      built.manifestBytes,
+    );
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; size: number }[];
+    };
     index.manifests[0]!.digest = built.manifestDescriptor.digest;
     index.manifests[0]!.size = built.manifestDescriptor.size;
     writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
@@ -200,16 +229,27 @@ describe('build cache export/import', { skip: isRoot ? false : 'needs root for o
 
       const rootC = freshRoot('c');
       const lines: string[] = [];
-      const res = await importInto(rootC, { type: 'registry', ref }, { ...opts, onProgress: (l) => lines.push(l) });
+      const res = await importInto(
+        rootC,
+        { type: 'registry', ref },
+        { ...opts, onProgress: (l) => lines.push(l) },
+      );
       assert.deepEqual(res.rejected, []);
       assert.equal(res.records, recordsA.length);
       assert.equal(res.manifestDigest, first.manifestDigest);
-      assert.match(lines.join('\n'), new RegExp(`importing cache manifest ${first.manifestDigest} from ${ref}`));
+      assert.match(
+        lines.join('\n'),
+        new RegExp(`importing cache manifest ${first.manifestDigest} from ${ref}`),
+      );
       buildAllCached(rootC);
       assert.deepEqual(await diffIds(rootC, 'cached'), await diffIds(rootA, 'cached'));
 
       // By digest too.
-      const byDigest = await importInto(join(work, 'c2'), { type: 'registry', ref: `${reg.host}/cache/app@${first.manifestDigest}` }, opts);
+      const byDigest = await importInto(
+        join(work, 'c2'),
+        { type: 'registry', ref: `${reg.host}/cache/app@${first.manifestDigest}` },
+        opts,
+      );
       assert.equal(byDigest.records, recordsA.length);
     });
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StepRecord } from '../../../src/build/cache-index.js';
-import { CACHE_MEDIA_TYPE, parseCacheFlag } from '../../../src/build/cache-transfer.js';
 import {
   buildCacheManifest,
   parseCacheDocument,
   parseCacheManifest,
 } from '../../../src/build/cache-transfer/format.js';
+import { CACHE_MEDIA_TYPE, parseCacheFlag } from '../../../src/build/cache-transfer.js';
 import { cacheKey } from '../../../src/build/cachekey.js';
 import { SlipwayError } from '../../../src/errors.js';
 
@@ -30,14 +30,26 @@ describe('parseCacheFlag', () => {
       type: 'registry',
       ref: 'user/app:cache',
     });
-    assert.deepEqual(parseCacheFlag('type=local,dest=/tmp/c,mode=min', 'to'), { type: 'local', dir: '/tmp/c' });
+    assert.deepEqual(parseCacheFlag('type=local,dest=/tmp/c,mode=min', 'to'), {
+      type: 'local',
+      dir: '/tmp/c',
+    });
     assert.deepEqual(parseCacheFlag('type=local,src=/tmp/c', 'from'), { type: 'local', dir: '/tmp/c' });
-    assert.deepEqual(parseCacheFlag('"type=local","src=/tmp/a,b"', 'from'), { type: 'local', dir: '/tmp/a,b' });
+    assert.deepEqual(parseCacheFlag('"type=local","src=/tmp/a,b"', 'from'), {
+      type: 'local',
+      dir: '/tmp/a,b',
+    });
   });
 
   test('a bare reference is type=registry', () => {
-    assert.deepEqual(parseCacheFlag('user/app:buildcache', 'from'), { type: 'registry', ref: 'user/app:buildcache' });
-    assert.equal(code(() => parseCacheFlag('a/b,c/d', 'from')), 'USAGE');
+    assert.deepEqual(parseCacheFlag('user/app:buildcache', 'from'), {
+      type: 'registry',
+      ref: 'user/app:buildcache',
+    });
+    assert.equal(
+      code(() => parseCacheFlag('a/b,c/d', 'from')),
+      'USAGE',
+    );
   });
 
   test('keys are case-insensitive; known BuildKit attributes are accepted', () => {
@@ -60,20 +72,50 @@ describe('parseCacheFlag', () => {
   });
 
   test('direction decides dest= versus src=', () => {
-    assert.equal(code(() => parseCacheFlag('type=local,src=/x', 'to')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag('type=local,dest=/x', 'from')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag('type=registry', 'to')), 'USAGE');
+    assert.equal(
+      code(() => parseCacheFlag('type=local,src=/x', 'to')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag('type=local,dest=/x', 'from')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag('type=registry', 'to')),
+      'USAGE',
+    );
   });
 
   test('bad values and unsupported backends', () => {
-    assert.equal(code(() => parseCacheFlag('type=registry,ref=r/x,mode=all', 'to')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag('ref=r/x', 'to')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag('', 'to')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag('type=registry,ref=r/UPPER', 'to')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag(`type=registry,ref=r/x@sha256:${'b'.repeat(64)}`, 'to')), 'USAGE');
-    assert.equal(code(() => parseCacheFlag('type=registry,ref="r/x', 'to')), 'USAGE');
+    assert.equal(
+      code(() => parseCacheFlag('type=registry,ref=r/x,mode=all', 'to')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag('ref=r/x', 'to')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag('', 'to')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag('type=registry,ref=r/UPPER', 'to')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag(`type=registry,ref=r/x@sha256:${'b'.repeat(64)}`, 'to')),
+      'USAGE',
+    );
+    assert.equal(
+      code(() => parseCacheFlag('type=registry,ref="r/x', 'to')),
+      'USAGE',
+    );
     for (const t of ['gha', 's3', 'azblob', 'inline', 'bogus']) {
-      assert.equal(code(() => parseCacheFlag(`type=${t},ref=r/x`, 'to')), 'UNSUPPORTED');
+      assert.equal(
+        code(() => parseCacheFlag(`type=${t},ref=r/x`, 'to')),
+        'UNSUPPORTED',
+      );
     }
   });
 });
