@@ -39,6 +39,7 @@ import { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 import { tempName } from '../store/fsutil.js';
 import { Store } from '../store/store.js';
 import { buildCacheRoots, CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
+import { type CacheSpec, exportCache, importCache } from './cache-transfer.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { commitLayer } from './commit.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
@@ -62,6 +63,10 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   sourceDateEpoch?: number;
   runtime?: string;
+  /** `--cache-from`: caches imported before the build (failures only warn, as BuildKit's). */
+  cacheFrom?: CacheSpec[];
+  /** `--cache-to`: every step record the build used is exported after it succeeds. */
+  cacheTo?: CacheSpec[];
   /** Pull base images even when the store has them (`build --pull`). */
   pull?: boolean;
   /** Where the result goes; default: the local image store. */
@@ -106,6 +111,8 @@ class Engine {
   private readonly scratch: string;
   private readonly secrets: ReadonlyMap<string, SecretSource>;
   private readonly downloads = new Map<string, ReturnType<typeof downloadSources>>();
+  /** Every step record this build ended a step with, cached or new: what `--cache-to` exports. */
+  private readonly touched = new Map<string, StepRecord>();
 
   private constructor(
     private readonly opts: BuildOptions,
@@ -161,6 +168,22 @@ class Engine {
     v2.done();
     const store = await Store.open(opts.root, { extraRoots: () => buildCacheRoots(opts.root) });
     const cache = await CacheIndex.open(opts.root);
+    if (!opts.noCache) {
+      for (const spec of opts.cacheFrom ?? []) {
+        const where = spec.type === 'local' ? spec.dir : spec.ref;
+        const v = progress.start(`importing cache manifest from ${where}`);
+        try {
+          await importCache(store, cache, spec, {
+            onProgress: (l) => v.status(l),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          });
+          v.done();
+        } catch (e) {
+          v.fail((e as Error).message);
+          progress.warn(`failed to import cache from ${where}: ${(e as Error).message}`);
+        }
+      }
+    }
     const engine = new Engine(
       { ...opts, contextDir },
       store,
@@ -178,6 +201,22 @@ class Engine {
     try {
       const final = await this.stage(plan.target);
       const result = await this.export(final);
+      for (const spec of this.opts.cacheTo ?? []) {
+        const v = this.opts.progress.start(
+          `exporting cache to ${spec.type === 'local' ? 'client directory' : 'registry'}`,
+        );
+        try {
+          await exportCache(this.store, [...this.touched.values()], spec, {
+            onProgress: (l) => v.status(l),
+            ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+          });
+          v.done();
+        } catch (e) {
+          v.fail((e as Error).message);
+          if (!spec.ignoreError) throw e;
+          this.opts.progress.warn(`failed to export cache: ${(e as Error).message}`);
+        }
+      }
       return result;
     } finally {
       for (const d of this.downloads.values())
@@ -384,6 +423,7 @@ class Engine {
       await this.cache.put(record);
     }
     const image = applied.author === undefined ? state.image : { ...state.image, author: applied.author };
+    this.touched.set(record.key, record);
     // BuildKit records ONBUILD only in the config, with no history entry.
     const history = cmd.kind === 'onbuild' ? state.history : [...state.history, record.history];
     return { ...state, key, image, config: record.config, history };
@@ -467,6 +507,7 @@ class Engine {
         throw e;
       }
     }
+    this.touched.set(record.key, record);
     return this.advance(state, record);
   }
 

@@ -1,12 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
+import { parseCacheFlag } from '../../build/cache-transfer.js';
 import { build } from '../../build/engine.js';
 import { parseOutputFlag } from '../../build/output.js';
 import { parseSecretFlag } from '../../build/run-mounts.js';
 import { SlipwayError } from '../../errors.js';
 import { ProgressReporter } from '../../progress/events.js';
-import { Store } from '../../store/store.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
+import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, keyValues, parseFlags, repeatable } from '../flags.js';
 
@@ -22,10 +23,27 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('--iidfile <file>', 'Write the image ID to the file')
     .option('-q, --quiet', 'Suppress the build output and print image ID on success')
     .option('--platform <platform>', 'Set target platform for build')
-    .addOption(new Option('--progress <type>', 'Set type of progress output (auto, plain, tty, quiet, rawjson)').default('auto'))
+    .addOption(
+      new Option(
+        '--progress <type>',
+        'Set type of progress output (auto, plain, tty, quiet, rawjson)',
+      ).default('auto'),
+    )
     .option('--runtime <name>', 'OCI runtime for RUN steps (runc, crun, or a path)')
     .addOption(repeatable('-o, --output <spec>', 'Output destination (format: "type=local,dest=path")'))
     .addOption(repeatable('--secret <spec>', 'Secret to expose to the build'))
+    .addOption(
+      repeatable(
+        '--cache-from <spec>',
+        'External cache sources (e.g. "type=registry,ref=<ref>", "type=local,src=<dir>")',
+      ),
+    )
+    .addOption(
+      repeatable(
+        '--cache-to <spec>',
+        'Cache export destinations (e.g. "type=registry,ref=<ref>", "type=local,dest=<dir>")',
+      ),
+    )
     .option('--pull', 'Always attempt to pull all referenced images')
     .option('--push', 'Shorthand for "--output=type=registry"');
   if (parseFlags(cmd, args) === 'help') return 0;
@@ -45,6 +63,8 @@ export const run: CommandRunner = async (args, ctx) => {
     secret: string[];
     pull?: boolean;
     push?: boolean;
+    cacheFrom: string[];
+    cacheTo: string[];
   }>();
   const path = cmd.args[0];
   if (path === undefined) {
@@ -53,12 +73,19 @@ export const run: CommandRunner = async (args, ctx) => {
     });
   }
   if (path === '-' || /^(https?|git):\/\//.test(path)) {
-    throw new SlipwayError('UNSUPPORTED', `build context "${path}" is not supported yet: use a local directory`);
+    throw new SlipwayError(
+      'UNSUPPORTED',
+      `build context "${path}" is not supported yet: use a local directory`,
+    );
   }
   if (o.platform !== undefined && !isHostPlatform(o.platform)) {
-    throw new SlipwayError('UNSUPPORTED', `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`);
+    throw new SlipwayError(
+      'UNSUPPORTED',
+      `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`,
+    );
   }
-  if (o.output.length > 1) throw new SlipwayError('UNSUPPORTED', 'several --output destinations are not supported yet');
+  if (o.output.length > 1)
+    throw new SlipwayError('UNSUPPORTED', 'several --output destinations are not supported yet');
   const output = o.output[0] === undefined ? undefined : parseOutputFlag(o.output[0]);
   const mode = o.quiet ? 'quiet' : o.progress;
   if (!isProgressMode(mode)) throw new SlipwayError('USAGE', `invalid progress mode "${o.progress}"`);
@@ -85,11 +112,14 @@ export const run: CommandRunner = async (args, ctx) => {
       secrets: o.secret.map(parseSecretFlag),
       ...(output ? { output } : {}),
       pull: o.pull === true,
+      cacheFrom: o.cacheFrom.map((c) => parseCacheFlag(c, 'from')),
+      cacheTo: o.cacheTo.map((c) => parseCacheFlag(c, 'to')),
       progress,
       signal: controller.signal,
     });
     if (o.push) {
-      if (o.tag.length === 0) throw new SlipwayError('USAGE', 'build --push needs at least one -t name to push to');
+      if (o.tag.length === 0)
+        throw new SlipwayError('USAGE', 'build --push needs at least one -t name to push to');
       const { pushImage } = await import('../../registry/index.js');
       for (const tag of o.tag) {
         const v = progress.start(`pushing ${tag}`);

@@ -44,12 +44,19 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     });
     const r = slipway(root, ['build', '--progress=plain', '-t', 'scratch-test', ctx]);
     assert.equal(r.status, 0, r.stderr);
-    const inspect = spawnSync('skopeo', ['inspect', '--config', `oci:${join(root, 'oci')}:docker.io/library/scratch-test:latest`], {
-      encoding: 'utf8',
-    });
+    const inspect = spawnSync(
+      'skopeo',
+      ['inspect', '--config', `oci:${join(root, 'oci')}:docker.io/library/scratch-test:latest`],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (hasCommand('skopeo')) {
       assert.equal(inspect.status, 0, inspect.stderr);
-      const config = JSON.parse(inspect.stdout) as { config: { Cmd: string[]; Labels: Record<string, string> }; rootfs: { diff_ids: string[] } };
+      const config = JSON.parse(inspect.stdout) as {
+        config: { Cmd: string[]; Labels: Record<string, string> };
+        rootfs: { diff_ids: string[] };
+      };
       assert.deepEqual(config.config.Cmd, ['/hello']);
       assert.equal(config.config.Labels.a, 'b');
       assert.equal(config.rootfs.diff_ids.length, 2);
@@ -95,12 +102,15 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.ok(steps(third.stderr).length > 0);
   });
 
-  test('a failing RUN fails the build with BuildKit\'s message and keeps no image', () => {
+  test("a failing RUN fails the build with BuildKit's message and keeps no image", () => {
     const ctx = tempDir('ctx-fail');
     writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN echo about to fail && false\n' });
     const r = slipway(root, ['build', '--progress=plain', '-t', 'fail-test', ctx]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /process "\/bin\/sh -c echo about to fail && false" did not complete successfully: exit code: 1/);
+    assert.match(
+      r.stderr,
+      /process "\/bin\/sh -c echo about to fail && false" did not complete successfully: exit code: 1/,
+    );
     assert.match(r.stderr, /about to fail/);
     const images = readFileSync(join(root, 'oci', 'index.json'), 'utf8');
     assert.doesNotMatch(images, /fail-test/);
@@ -162,16 +172,38 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       ].join('\n'),
       'data/x': 'bound',
     });
-    const r = slipway(root, ['build', '--progress=plain', '--secret', `id=token,src=${secretFile}`, '-t', 'mounts-test', ctx]);
+    const r = slipway(root, [
+      'build',
+      '--progress=plain',
+      '--secret',
+      `id=token,src=${secretFile}`,
+      '-t',
+      'mounts-test',
+      ctx,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /s3cret-value/);
-    const out = spawnSync('sh', ['-c', `cat ${join(root, 'oci/blobs/sha256')}/* | gzip -dc 2>/dev/null | strings | grep -c s3cret-value || true`], {
-      encoding: 'utf8',
-    });
+    const out = spawnSync(
+      'sh',
+      [
+        '-c',
+        `cat ${join(root, 'oci/blobs/sha256')}/* | gzip -dc 2>/dev/null | strings | grep -c s3cret-value || true`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(out.stdout.trim(), '0', 'the secret is in no blob');
-    const files = spawnSync('sh', ['-c', `cd ${root}/snapshots && cat */one */two */three */from-bind */secret-len */tmpfs-ls 2>/dev/null`], {
-      encoding: 'utf8',
-    });
+    const files = spawnSync(
+      'sh',
+      [
+        '-c',
+        `cd ${root}/snapshots && cat */one */two */three */from-bind */secret-len */tmpfs-ls 2>/dev/null`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(files.stdout, 'one\ntwo\nshebang\nbound12\nt\n');
   });
 
@@ -180,7 +212,10 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const payload = tempDir('payload');
     writeTree(payload, { 'pkg/inside.txt': 'from the archive', 'pkg/sub/deep.txt': 'deep' });
     assert.equal(spawnSync('tar', ['-C', payload, '-czf', join(ctx, 'pkg.tar.gz'), 'pkg']).status, 0);
-    assert.equal(spawnSync('sh', ['-c', `tar -C ${payload} -cf - pkg | xz > ${join(ctx, 'pkg.tar.xz')}`]).status, 0);
+    assert.equal(
+      spawnSync('sh', ['-c', `tar -C ${payload} -cf - pkg | xz > ${join(ctx, 'pkg.tar.xz')}`]).status,
+      0,
+    );
     // The server runs in its own process: the CLI runs under spawnSync, which blocks this one.
     const body = 'downloaded content\n';
     const server = spawn(
@@ -191,7 +226,9 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const port = await new Promise<number>((ok) => server.stdout!.once('data', (d: Buffer) => ok(Number(d.toString().trim()))));
+    const port = await new Promise<number>((ok) =>
+      server.stdout!.once('data', (d: Buffer) => ok(Number(d.toString().trim()))),
+    );
     const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(body).digest('hex')}`;
     try {
       writeTree(ctx, {
@@ -205,11 +242,23 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
           '',
         ].join('\n'),
       });
-      const r = slipway(root, ['build', '--progress=plain', '-o', `type=local,dest=${join(ctx, 'out')}`, ctx]);
+      const r = slipway(root, [
+        'build',
+        '--progress=plain',
+        '-o',
+        `type=local,dest=${join(ctx, 'out')}`,
+        ctx,
+      ]);
       assert.equal(r.status, 0, r.stderr);
-      assert.equal(readFileSync(join(ctx, 'out/summary'), 'utf8'), `from the archivedeep${body}pkg.tar.gz\n600\n`);
+      assert.equal(
+        readFileSync(join(ctx, 'out/summary'), 'utf8'),
+        `from the archivedeep${body}pkg.tar.gz\n600\n`,
+      );
 
-      writeFileSync(join(ctx, 'Dockerfile'), `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/x /x\n`);
+      writeFileSync(
+        join(ctx, 'Dockerfile'),
+        `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/x /x\n`,
+      );
       const bad = slipway(root, ['build', '-q', ctx]);
       assert.equal(bad.status, 1);
       assert.match(bad.stderr, /digest mismatch/);
@@ -224,23 +273,54 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const tarPath = join(ctx, 'fs.tar');
     const r = slipway(root, ['build', '-q', '--output', `type=tar,dest=${tarPath}`, ctx]);
     assert.equal(r.status, 0, r.stderr);
-    const listing = spawnSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+    const listing = spawnSync('tar', ['-tf', tarPath], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .sort();
     assert.deepEqual(listing, ['a', 'b']);
   });
 
   test('ONBUILD triggers of a base image run first in the child and are not inherited', () => {
     const ctx = tempDir('ctx-onbuild');
     writeTree(ctx, {
-      'Dockerfile.parent': 'FROM busybox\nONBUILD COPY trigger.txt /trigger.txt\nONBUILD RUN echo ran > /ran\n',
+      'Dockerfile.parent':
+        'FROM busybox\nONBUILD COPY trigger.txt /trigger.txt\nONBUILD RUN echo ran > /ran\n',
       Dockerfile: 'FROM onbuild-parent\nRUN cat /trigger.txt /ran\n',
       'trigger.txt': 'from the trigger',
     });
-    assert.equal(slipway(root, ['build', '-q', '-f', join(ctx, 'Dockerfile.parent'), '-t', 'onbuild-parent', ctx]).status, 0);
+    assert.equal(
+      slipway(root, ['build', '-q', '-f', join(ctx, 'Dockerfile.parent'), '-t', 'onbuild-parent', ctx])
+        .status,
+      0,
+    );
     const child = slipway(root, ['build', '--progress=plain', '-t', 'onbuild-child', ctx]);
     assert.equal(child.status, 0, child.stderr);
     assert.match(child.stderr, /\[2\/4\] COPY trigger\.txt \/trigger\.txt/);
     assert.match(child.stderr, /from the trigger/);
     const onbuild = slipway(root, ['inspect', '--format', '{{json .Config.OnBuild}}', 'onbuild-child']);
     assert.equal(onbuild.stdout.trim(), 'null');
+  });
+
+  test('--cache-to type=local and --cache-from give a clean store CACHED steps', () => {
+    const ctx = tempDir('ctx-cache');
+    const cacheDir = join(tempDir('cache-export'), 'cache');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nCOPY f /f\nRUN cat /f > /g\n', f: 'cache me' });
+    const first = slipway(root, ['build', '-q', '--cache-to', `type=local,dest=${cacheDir}`, ctx]);
+    assert.equal(first.status, 0, first.stderr);
+    // A second machine: a fresh store holding the same busybox image (save/load keeps its id).
+    const other = tempDir('cache-root');
+    const archive = join(tempDir('busybox-archive'), 'busybox.tar');
+    assert.equal(slipway(root, ['save', '-o', archive, 'busybox']).status, 0);
+    assert.equal(slipway(other, ['load', '-i', archive]).status, 0);
+    const second = slipway(other, [
+      'build',
+      '--progress=plain',
+      '--cache-from',
+      `type=local,src=${cacheDir}`,
+      ctx,
+    ]);
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(cachedNames(second.stderr), ['[2/3] COPY f /f', '[3/3] RUN cat /f > /g']);
+    rmSync(other, { recursive: true, force: true });
   });
 });
