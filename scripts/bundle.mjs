@@ -15,7 +15,9 @@ await build({
   platform: 'node',
   target: 'node20',
   packages: 'bundle',
-  minify: false,
+  minify: true,
+  keepNames: false,
+  legalComments: 'none',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -18,6 +18,7 @@ import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
+import { hasWildcard } from './glob.js';
 
 /**
  * COPY/ADD file semantics (BuildKit's file op with CopyDirContentsOnly, AllowWildcard and
@@ -71,12 +72,6 @@ export type GlobMatcher = (pattern: string, name: string) => boolean;
 export interface CopyResult {
   /** Image paths (absolute, posix) written into the staging dir. */
   written: string[];
-}
-
-const WILDCARD = /[*?[\\]/;
-
-export function hasWildcard(p: string): boolean {
-  return WILDCARD.test(p);
 }
 
 /** Resolves the destination against WORKDIR the way Docker does, keeping a trailing slash meaningful. */

@@ -14,7 +14,6 @@ import {
   walkContext,
 } from '../context/index.js';
 import { compilePattern } from '../context/pattern.js';
-import { applyChmod } from '../dockerfile/chmod.js';
 import { hostPlatform } from '../dockerfile/instructions/platform.js';
 import type { StageScope } from '../dockerfile/instructions/scope.js';
 import type { AddCmd, ArgCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
@@ -32,23 +31,20 @@ import { chainIds } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
 import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
-import { entriesFromDir } from '../layer/walk.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
-import { OciRuntime } from '../runtime/runc.js';
-import { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
+import type { OciRuntime } from '../runtime/runc.js';
 import { tempName } from '../store/fsutil.js';
 import { Store } from '../store/store.js';
 import { buildCacheRoots, CacheIndex, type LayerRef, type StepRecord } from './cache-index.js';
-import { type CacheSpec, exportCache, importCache } from './cache-transfer.js';
+import type { CacheSpec } from './cache-transfer.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
-import { commitLayer } from './commit.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
-import { copyInto, hasWildcard, type SourceTree, stageDirectory } from './copy.js';
+import type { SourceTree } from './copy.js';
+import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
-import { flattenInto, type OutputSpec, writeRootfsTar } from './output.js';
-import { ensureSnapshots, openView } from './rootfs.js';
-import { prepareRunMounts, type SecretSource } from './run-mounts.js';
-import { RunFailed, runStep } from './run-step.js';
+import type { OutputSpec } from './output.js';
+import { RunFailed } from './run-failed.js';
+import type { SecretSource } from './run-mounts.js';
 
 export interface BuildOptions {
   root: string;
@@ -95,6 +91,14 @@ interface StageState {
 }
 
 const STEP_KINDS = new Set(['run', 'copy', 'add', 'workdir']);
+
+type Execution = typeof import('./execution.js');
+let execution: Promise<Execution> | undefined;
+/** The step-running half of the engine, loaded on the first cache miss. */
+function exec(): Promise<Execution> {
+  execution ??= import('./execution.js');
+  return execution;
+}
 
 /** Builds a Dockerfile into an image in the local store. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
@@ -168,8 +172,10 @@ class Engine {
     v2.done();
     const store = await Store.open(opts.root, { extraRoots: () => buildCacheRoots(opts.root) });
     const cache = await CacheIndex.open(opts.root);
-    if (!opts.noCache) {
-      for (const spec of opts.cacheFrom ?? []) {
+    if (!opts.noCache && opts.cacheFrom?.length) {
+      // Loaded only when asked for: it brings the registry client (and node:http) along.
+      const { importCache } = await import('./cache-transfer.js');
+      for (const spec of opts.cacheFrom) {
         const where = spec.type === 'local' ? spec.dir : spec.ref;
         const v = progress.start(`importing cache manifest from ${where}`);
         try {
@@ -202,6 +208,7 @@ class Engine {
       const final = await this.stage(plan.target);
       const result = await this.export(final);
       for (const spec of this.opts.cacheTo ?? []) {
+        const { exportCache } = await import('./cache-transfer.js');
         const v = this.opts.progress.start(
           `exporting cache to ${spec.type === 'local' ? 'client directory' : 'registry'}`,
         );
@@ -602,6 +609,7 @@ class Engine {
 
   /** WORKDIR is a mkdir -p owned by the stage's USER; like BuildKit it always adds a layer, empty when the dir exists. */
   private async executeWorkdir(state: StageState, dir: string, user: string): Promise<LayerRef | undefined> {
+    const { openView, resolveUser, entriesFromDir, commitLayer } = await exec();
     const view = await openView(this.store, state.layers, this.scratch);
     const staging = await this.store.createSnapshotTemp();
     try {
@@ -636,6 +644,8 @@ class Engine {
     config: ContainerConfig,
     v: Vertex,
   ): Promise<LayerRef | undefined> {
+    const { ensureSnapshots, OciRuntime, resolveUser, prepareRunMounts, openView, runStep, commitLayer } =
+      await exec();
     if (cmd.security === 'insecure') {
       throw new SlipwayError('UNSUPPORTED', 'RUN --security=insecure is not supported yet');
     }
@@ -796,6 +806,8 @@ class Engine {
     cmd: CopyCmd | AddCmd,
     config: ContainerConfig,
   ): Promise<LayerRef | undefined> {
+    const { openView, lookupUserGroupForChown, copyInto, applyChmod, entriesFromDir, commitLayer } =
+      await exec();
     const staging = await this.store.createSnapshotTemp();
     const view = await openView(this.store, state.layers, this.scratch);
     const releases: Array<() => Promise<void>> = [() => view.release()];
@@ -860,6 +872,7 @@ class Engine {
   private async export(final: StageState): Promise<BuildResult> {
     const output = this.opts.output ?? { type: 'image' };
     if (output.type === 'local' || output.type === 'tar') {
+      const { flattenInto, writeRootfsTar } = await exec();
       const v = this.opts.progress.start(
         `exporting to client ${output.type === 'local' ? 'directory' : 'tarball'}`,
       );
@@ -1029,6 +1042,7 @@ async function mkdirLikeBuildkit(
   time: number,
   owner: { uid: number; gid: number },
 ): Promise<void> {
+  const { stageDirectory } = await exec();
   const parts = dir.split('/').filter(Boolean);
   let current = '';
   for (const part of parts) {

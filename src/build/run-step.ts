@@ -11,16 +11,7 @@ import { recordMountStubs } from '../runtime/stubs.js';
 import { readUserDb, resolveUserFromDb } from '../runtime/users.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
-
-/** A RUN whose process failed; keeps the last lines of its output for the error report. */
-export class RunFailed extends SlipwayError {
-  constructor(
-    message: string,
-    readonly tail: string[],
-  ) {
-    super('RUN_FAILED', message);
-  }
-}
+import { RunFailed } from './run-failed.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
