@@ -15,7 +15,7 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
 import { hasWildcard } from './glob.js';
@@ -250,7 +250,8 @@ async function unpackArchive(
   if (kind === 'bzip2' || kind === 'xz') {
     // Node has no bzip2/xz codec: Debian's tools stream it.
     tool = spawn(kind, ['-dc', archive], { stdio: ['ignore', 'pipe', 'pipe'] });
-    input = tool.stdout!;
+    // Node resumes (and so drops) a child's unread stdout when it exits: start reading at once.
+    input = tool.stdout!.pipe(new PassThrough());
   }
   const toolDone = tool
     ? new Promise<void>((resolve, reject) => {
