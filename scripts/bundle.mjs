@@ -15,7 +15,7 @@ await build({
   platform: 'node',
   target: 'node20',
   packages: 'bundle',
-  minify: true,
+  minify: process.env.SLIPWAY_BUNDLE_DEBUG !== '1',
   keepNames: false,
   legalComments: 'none',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

@@ -1,5 +1,5 @@
 /** Entries in, tar bytes out: an async generator, so content is streamed and memory stays flat. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { SlipwayError } from '../errors.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, TYPEFLAG } from './tar-header.js';
 import type { LayerEntry } from './types.js';
@@ -35,6 +35,10 @@ export function clampMtime(mtime: number, sourceDateEpoch: number | undefined): 
   return sourceDateEpoch !== undefined && m > sourceDateEpoch ? Math.floor(sourceDateEpoch) : m;
 }
 
+const SMALL_FILE = 1 << 20;
+/** Headers and small files are gathered into chunks of about this size before they go downstream. */
+const CHUNK = 1 << 18;
+
 async function* fileContent(entry: LayerEntry): AsyncGenerator<Buffer> {
   if (entry.source === undefined) {
     const content = entry.content ?? Buffer.alloc(0);
@@ -43,6 +47,22 @@ async function* fileContent(entry: LayerEntry): AsyncGenerator<Buffer> {
         'LAYER',
         `layer entry ${entry.path}: content is ${content.length} bytes, size says ${entry.size}`,
       );
+    }
+    if (content.length > 0) yield content;
+    return;
+  }
+  if (entry.size <= SMALL_FILE) {
+    // One read for a small file: streaming it costs more in thread-pool hops than the bytes.
+    let content: Buffer;
+    try {
+      content = readFileSync(entry.source);
+    } catch (e) {
+      throw new SlipwayError('LAYER', `cannot read ${entry.source}: ${(e as Error).message}`, { cause: e });
+    }
+    if (content.length !== entry.size) {
+      throw new SlipwayError('LAYER', `file changed while writing the layer: ${entry.source}`, {
+        hint: `expected ${entry.size} bytes, read ${content.length}`,
+      });
     }
     if (content.length > 0) yield content;
     return;
@@ -71,6 +91,25 @@ async function* fileContent(entry: LayerEntry): AsyncGenerator<Buffer> {
 export async function* tarStream(
   entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
   opts: TarWriteOptions = {},
+): AsyncGenerator<Buffer> {
+  // Thousands of 512-byte headers would each cross the stream machinery alone: batch them.
+  let batch: Buffer[] = [];
+  let batched = 0;
+  for await (const chunk of unbatched(entries, opts)) {
+    batch.push(chunk);
+    batched += chunk.length;
+    if (batched >= CHUNK) {
+      yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+    }
+  }
+  if (batched > 0) yield Buffer.concat(batch, batched);
+}
+
+async function* unbatched(
+  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
+  opts: TarWriteOptions,
 ): AsyncGenerator<Buffer> {
   for await (const entry of entries) {
     checkEntryPath(entry.path);

@@ -1,6 +1,6 @@
 /** Walk a directory into layer entries: lstat only (symlinks are entries, never followed), sorted bytewise. */
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import type { LayerEntry, LayerEntryType } from './types.js';
@@ -38,25 +38,24 @@ export async function walkTree(root: string, exclude: Set<string> = new Set()): 
     const dirAbs = dirRel === '' ? root : join(root, dirRel);
     let names: string[];
     try {
-      names = await readdir(dirAbs);
+      // Synchronous calls: a tree of small entries is bound by thread-pool round trips, not the disk.
+      names = readdirSync(dirAbs);
     } catch (e) {
       throw new SlipwayError('LAYER', `cannot read directory ${dirAbs}: ${(e as Error).message}`, {
         cause: e,
       });
     }
-    const children = await Promise.all(
-      names.map(async (name) => {
-        if (name.includes('\uFFFD')) {
-          throw new SlipwayError('LAYER', `file name is not valid UTF-8 in ${dirAbs}`, {
-            hint: 'rename the file; layer paths must be UTF-8',
-          });
-        }
-        const rel = dirRel === '' ? name : `${dirRel}/${name}`;
-        if (exclude.has(rel)) return undefined;
-        const abs = join(dirAbs, name);
-        return { rel, abs, stat: await lstat(abs, { bigint: true }) };
-      }),
-    );
+    const children = names.map((name) => {
+      if (name.includes('\uFFFD')) {
+        throw new SlipwayError('LAYER', `file name is not valid UTF-8 in ${dirAbs}`, {
+          hint: 'rename the file; layer paths must be UTF-8',
+        });
+      }
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
+      if (exclude.has(rel)) return undefined;
+      const abs = join(dirAbs, name);
+      return { rel, abs, stat: lstatSync(abs, { bigint: true }) };
+    });
     for (const c of children) {
       if (c === undefined) continue;
       nodes.push(c);
