@@ -22,6 +22,7 @@ import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
+import { layeredLstat, layeredStat } from '../runtime/layered.js';
 import { hasWildcard } from './glob.js';
 
 /**
@@ -66,9 +67,21 @@ export interface CopySpec {
   unpackArchives?: boolean;
 }
 
+/** The image's filesystem before this step, as the layer stack shows it (no mount needed). */
 export interface ImageView {
-  /** A read-only directory holding the image's merged filesystem before this step. */
-  root: string;
+  /** Snapshot dirs, top-most first. */
+  layerDirs: string[];
+  lstat(imagePath: string): Stats | undefined;
+  /** Follows a symlink at the path itself, too. */
+  stat(imagePath: string): Stats | undefined;
+}
+
+export function layeredView(layerDirs: string[]): ImageView {
+  return {
+    layerDirs,
+    lstat: (p) => layeredLstat(layerDirs, p),
+    stat: (p) => layeredStat(layerDirs, p),
+  };
 }
 
 export type GlobMatcher = (pattern: string, name: string) => boolean;
@@ -185,7 +198,7 @@ export async function copyInto(
   const sources = await expandSources(tree, spec.sources, match, spec.instruction);
   const dest = resolveDest(spec.dest, spec.workdir);
   const multiple = sources.length > 1 || spec.sources.some(hasWildcard);
-  if (multiple && !dest.isDir && !(await isDirIn(image.root, dest.path))) {
+  if (multiple && !dest.isDir && !(await isDirIn(image, dest.path))) {
     if (sources.length > 1) {
       throw new SlipwayError(
         'BUILD',
@@ -212,7 +225,7 @@ export async function copyInto(
       await unpackArchive(join(tree.root, src), join(staging, dest.path), spec.chown);
     } else {
       let target: string;
-      if (dest.isDir || multiple || (await isDirIn(image.root, dest.path)) || copier.isStagedDir(dest.path)) {
+      if (dest.isDir || multiple || (await isDirIn(image, dest.path)) || copier.isStagedDir(dest.path)) {
         target = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(named));
       } else target = dest.path;
       await copier.ensureDir(posix.dirname(target), true);
@@ -333,12 +346,8 @@ async function followInside(root: string, rel: string): Promise<string> {
   return rel;
 }
 
-async function isDirIn(root: string, imagePath: string): Promise<boolean> {
-  try {
-    return (await lstat(join(root, imagePath))).isDirectory();
-  } catch {
-    return false;
-  }
+async function isDirIn(image: ImageView, imagePath: string): Promise<boolean> {
+  return image.stat(imagePath)?.isDirectory() ?? false;
 }
 
 class Copier {
@@ -363,10 +372,7 @@ class Copier {
     if (this.stagedDirs.has(dir)) return;
     await this.ensureDir(posix.dirname(dir), createdByCopy);
     const target = join(this.staging, dir);
-    let existing: Stats | undefined;
-    try {
-      existing = await lstat(join(this.image.root, dir));
-    } catch {}
+    const existing = this.image.lstat(dir);
     if (existing && !existing.isDirectory()) {
       throw new SlipwayError(
         'BUILD',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, posix, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -39,7 +39,7 @@ import { buildCacheRoots, CacheIndex, type LayerRef, type StepRecord } from './c
 import type { CacheSpec } from './cache-transfer.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
-import type { SourceTree } from './copy.js';
+import type { ImageView, SourceTree } from './copy.js';
 import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import type { OutputSpec } from './output.js';
@@ -228,7 +228,7 @@ class Engine {
     } finally {
       for (const d of this.downloads.values())
         await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
-      await this.hasher?.save().catch(() => {});
+      await this.hasher?.save({ prune: true }).catch(() => {});
       await this.store.close();
     }
   }
@@ -609,19 +609,12 @@ class Engine {
 
   /** WORKDIR is a mkdir -p owned by the stage's USER; like BuildKit it always adds a layer, empty when the dir exists. */
   private async executeWorkdir(state: StageState, dir: string, user: string): Promise<LayerRef | undefined> {
-    const { openView, resolveUser, entriesFromDir, commitLayer } = await exec();
-    const view = await openView(this.store, state.layers, this.scratch);
+    const { ensureSnapshots, layeredView, resolveUser, entriesFromDir, commitLayer } = await exec();
+    const view = layeredView((await ensureSnapshots(this.store, state.layers)).reverse());
     const staging = await this.store.createSnapshotTemp();
-    try {
-      const exists = await stat(join(view.root, dir))
-        .then((s) => s.isDirectory())
-        .catch(() => false);
-      if (!exists && dir !== '/') {
-        const owner = user ? resolveUser([view.root], user) : { uid: 0, gid: 0 };
-        await mkdirLikeBuildkit(view.root, staging, dir, this.createdTime(), owner);
-      }
-    } finally {
-      await view.release();
+    if (!view.stat(dir)?.isDirectory() && dir !== '/') {
+      const owner = user ? resolveUser(view.layerDirs, user) : { uid: 0, gid: 0 };
+      await mkdirLikeBuildkit(view, staging, dir, this.createdTime(), owner);
     }
     const entries = await entriesFromDir(staging, { xattrs: 'none' });
     return commitLayer(this.store, state.layers, entries, staging, this.scratch, {
@@ -708,7 +701,9 @@ class Engine {
       const v = this.opts.progress.start('[internal] load build context');
       this.contextEntries = (async () => {
         const entries = await walkContext(this.opts.contextDir, this.matcher);
-        this.hasher = await ContextHasher.open(join(this.opts.root, 'cache', 'context-digests.bin'));
+        // One digest cache per context directory, so a large context elsewhere never slows this one down.
+        const name = createHash('sha256').update(this.opts.contextDir).digest('hex').slice(0, 32);
+        this.hasher = await ContextHasher.open(join(this.opts.root, 'cache', 'context', `${name}.bin`));
         const bytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
         v.status(`transferring context: ${humanBytes(bytes)} done`);
         v.done();
@@ -806,11 +801,19 @@ class Engine {
     cmd: CopyCmd | AddCmd,
     config: ContainerConfig,
   ): Promise<LayerRef | undefined> {
-    const { openView, lookupUserGroupForChown, copyInto, applyChmod, entriesFromDir, commitLayer } =
-      await exec();
+    const {
+      ensureSnapshots,
+      layeredView,
+      openView,
+      lookupUserGroupForChown,
+      copyInto,
+      applyChmod,
+      entriesFromDir,
+      commitLayer,
+    } = await exec();
     const staging = await this.store.createSnapshotTemp();
-    const view = await openView(this.store, state.layers, this.scratch);
-    const releases: Array<() => Promise<void>> = [() => view.release()];
+    const view = layeredView((await ensureSnapshots(this.store, state.layers)).reverse());
+    const releases: Array<() => Promise<void>> = [];
     try {
       let tree: SourceTree;
       let sources = cmd.sourcePaths;
@@ -836,7 +839,7 @@ class Engine {
         const included = new Set(entries.map((e) => e.path));
         tree = { root: this.opts.contextDir, resetOwnership: true, includes: (p) => included.has(p) };
       }
-      const chown = cmd.chown ? lookupUserGroupForChown([view.root], cmd.chown) : undefined;
+      const chown = cmd.chown ? lookupUserGroupForChown(view.layerDirs, cmd.chown) : undefined;
       const chmodSpec = cmd.chmodSpec;
       await copyInto(
         {
@@ -855,7 +858,7 @@ class Engine {
           unpackArchives: cmd.kind === 'add' && cmd.unpack !== false && !from && !cmd.sourcePaths.some(isUrl),
         },
         tree,
-        { root: view.root },
+        view,
         staging,
         (pattern, name) => this.matcherFor(pattern)(name),
       );
@@ -1036,7 +1039,7 @@ function selectEntries(
 
 /** WORKDIR's mkdir -p: new directories 0755 root, existing parents copied up unchanged. */
 async function mkdirLikeBuildkit(
-  viewRoot: string,
+  view: ImageView,
   staging: string,
   dir: string,
   time: number,
@@ -1048,12 +1051,12 @@ async function mkdirLikeBuildkit(
   for (const part of parts) {
     current += `/${part}`;
     const target = join(staging, current);
-    await stageDirectory(target, await lstat(join(viewRoot, current)).catch(() => undefined), owner, time);
+    await stageDirectory(target, view.lstat(current), owner, time);
   }
   // Parents were touched by creating children: restore the existing ones' times.
   for (let i = parts.length; i > 0; i--) {
     const p = `/${parts.slice(0, i).join('/')}`;
-    const existing = await lstat(join(viewRoot, p)).catch(() => undefined);
+    const existing = view.lstat(p);
     await utimes(join(staging, p), existing ? existing.atime : time, existing ? existing.mtime : time);
   }
 }

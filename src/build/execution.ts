@@ -8,7 +8,7 @@ export { entriesFromDir } from '../layer/walk.js';
 export { OciRuntime } from '../runtime/runc.js';
 export { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 export { commitLayer } from './commit.js';
-export { copyInto, stageDirectory } from './copy.js';
+export { copyInto, layeredView, stageDirectory } from './copy.js';
 export { flattenInto, writeRootfsTar } from './output.js';
 export { ensureSnapshots, openView } from './rootfs.js';
 export { prepareRunMounts } from './run-mounts.js';

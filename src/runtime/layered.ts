@@ -7,20 +7,48 @@ import { join, posix } from 'node:path';
  * overlayfs' (a 0/0 character device) and OCI's (`.wh.<name>`, `.wh..wh..opq`). overlayfs' opaque
  * xattr cannot be read from Node and is not honoured. Symlinks are followed inside the stack.
  */
-export function readLayeredFile(layerDirs: readonly string[], path: string, depth = 0): Buffer | undefined {
+export function readLayeredFile(layerDirs: readonly string[], path: string): Buffer | undefined {
+  const found = resolveLayered(layerDirs, path, false);
+  return found?.stat.isFile() ? readFileSync(found.hostPath) : undefined;
+}
+
+/**
+ * lstat of a path in the stacked view (the last component is not followed), or undefined when the
+ * view has nothing there. Symlinks in the parents are followed inside the stack.
+ */
+export function layeredLstat(layerDirs: readonly string[], path: string): Stats | undefined {
+  return resolveLayered(layerDirs, path, true)?.stat;
+}
+
+/** stat of a path in the stacked view: a symlink at the path itself is followed too. */
+export function layeredStat(layerDirs: readonly string[], path: string): Stats | undefined {
+  return resolveLayered(layerDirs, path, false)?.stat;
+}
+
+function resolveLayered(
+  layerDirs: readonly string[],
+  path: string,
+  keepLastLink: boolean,
+  depth = 0,
+): { hostPath: string; stat: Stats } | undefined {
   const parts = posix.normalize(`/${path}`).split('/').filter(Boolean);
-  if (parts.length === 0 || depth > 40) return undefined;
+  if (depth > 40) return undefined;
+  if (parts.length === 0) {
+    const top = layerDirs[0];
+    const st = top === undefined ? undefined : lstat(top);
+    return top !== undefined && st ? { hostPath: top, stat: st } : undefined;
+  }
   for (const dir of layerDirs) {
-    const hit = probe(dir, parts);
+    const hit = probe(dir, parts, keepLastLink);
     if (hit.kind === 'absent') continue;
     if (hit.kind === 'hidden') return undefined;
     if (hit.kind === 'symlink') {
       const parent = `/${parts.slice(0, hit.index).join('/')}`;
       const target = hit.target.startsWith('/') ? hit.target : posix.join(parent, hit.target);
       const rest = parts.slice(hit.index + 1);
-      return readLayeredFile(layerDirs, posix.join(target, ...rest), depth + 1);
+      return resolveLayered(layerDirs, posix.join(target, ...rest), keepLastLink, depth + 1);
     }
-    return hit.data;
+    return { hostPath: hit.hostPath, stat: hit.stat };
   }
   return undefined;
 }
@@ -28,7 +56,7 @@ export function readLayeredFile(layerDirs: readonly string[], path: string, dept
 type Probe =
   | { kind: 'absent' }
   | { kind: 'hidden' }
-  | { kind: 'file'; data: Buffer }
+  | { kind: 'found'; hostPath: string; stat: Stats }
   | { kind: 'symlink'; index: number; target: string };
 
 function lstat(p: string): Stats | undefined {
@@ -44,7 +72,7 @@ function isWhiteoutDevice(st: Stats): boolean {
 }
 
 /** What one layer says about `parts`: has it, hides it, redirects it, or leaves it to lower layers. */
-function probe(dir: string, parts: string[]): Probe {
+function probe(dir: string, parts: string[], keepLastLink: boolean): Probe {
   let cur = dir;
   for (let i = 0; i < parts.length; i++) {
     const name = parts[i]!;
@@ -56,11 +84,9 @@ function probe(dir: string, parts: string[]): Probe {
       return i > 0 && lstat(join(cur, '.wh..wh..opq')) ? { kind: 'hidden' } : { kind: 'absent' };
     }
     if (isWhiteoutDevice(st)) return { kind: 'hidden' };
+    if (last && (keepLastLink || !st.isSymbolicLink()))
+      return { kind: 'found', hostPath: join(cur, name), stat: st };
     if (st.isSymbolicLink()) return { kind: 'symlink', index: i, target: readlinkSync(join(cur, name)) };
-    if (last) {
-      if (!st.isFile()) return { kind: 'hidden' };
-      return { kind: 'file', data: readFileSync(join(cur, name)) };
-    }
     // A non-directory in the middle of the path hides the lower layers' directory.
     if (!st.isDirectory()) return { kind: 'hidden' };
     cur = join(cur, name);
