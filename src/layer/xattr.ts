@@ -3,7 +3,9 @@
  * from the Debian package `attr`. Reading is one `getfattr -R` process per tree (not one per file), and
  * writing is one `setfattr --restore` process per batch, so the cost does not grow with process spawns.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 
 export type XattrMap = Record<string, Buffer>;
@@ -11,11 +13,20 @@ export type XattrMap = Record<string, Buffer>;
 let availability: boolean | undefined;
 
 /** Whether getfattr/setfattr can run here (cached). */
+function onPath(tool: string): boolean {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    try {
+      accessSync(join(dir || '.', tool), constants.X_OK);
+      return true;
+    } catch {}
+  }
+  return false;
+}
+
 export function xattrToolsAvailable(): boolean {
   if (availability === undefined) {
-    const r = spawnSync('getfattr', ['--version'], { stdio: 'ignore' });
-    const w = spawnSync('setfattr', ['--version'], { stdio: 'ignore' });
-    availability = r.error === undefined && w.error === undefined && r.status === 0 && w.status === 0;
+    // A PATH lookup, not two `--version` processes on every build.
+    availability = onPath('getfattr') && onPath('setfattr');
   }
   return availability;
 }

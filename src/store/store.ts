@@ -144,7 +144,13 @@ export class Store {
           mediaType: MediaType.ociIndex,
           manifests: [],
         };
+        const before = JSON.stringify(idx);
         const result = await fn(idx);
+        // A no-op rebuild re-tags what is already tagged: nothing to write, nothing to fsync.
+        if (JSON.stringify(idx) === before) {
+          this.index = idx;
+          return result;
+        }
         // Blob renames must be durable before index.json can name them (crash order: blobs → index).
         await this.blobs.syncDir();
         await writeIndex(this.paths, idx);
