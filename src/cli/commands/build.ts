@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
-import { parseCacheFlag } from '../../build/cache-transfer.js';
 import { build } from '../../build/engine.js';
 import { parseOutputFlag } from '../../build/output.js';
 import { parseSecretFlag } from '../../build/run-mounts.js';
@@ -112,8 +111,7 @@ export const run: CommandRunner = async (args, ctx) => {
       secrets: o.secret.map(parseSecretFlag),
       ...(output ? { output } : {}),
       pull: o.pull === true,
-      cacheFrom: o.cacheFrom.map((c) => parseCacheFlag(c, 'from')),
-      cacheTo: o.cacheTo.map((c) => parseCacheFlag(c, 'to')),
+      ...(o.cacheFrom.length || o.cacheTo.length ? await cacheSpecs(o.cacheFrom, o.cacheTo) : {}),
       progress,
       signal: controller.signal,
     });
@@ -148,6 +146,11 @@ export const run: CommandRunner = async (args, ctx) => {
     process.off('SIGTERM', onSignal);
   }
 };
+
+async function cacheSpecs(from: string[], to: string[]) {
+  const { parseCacheFlag } = await import('../../build/cache-transfer.js');
+  return { cacheFrom: from.map((c) => parseCacheFlag(c, 'from')), cacheTo: to.map((c) => parseCacheFlag(c, 'to')) };
+}
 
 function parseEpoch(text: string): number {
   const n = Number(text);
