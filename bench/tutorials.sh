@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# bench/tutorials.sh - the docs tutorial (examples/python-docker: Flask app, pip install from the
+# loopback index) built with slipway, buildah (bud --layers) and BuildKit (dockerd 20.10), side by side:
+#   cold   base present, no cache (--no-cache)
+#   noop   rebuild, nothing changed
+#   edit   rebuild after changing app.py's content (a comment line appended before each run, untimed)
+# Every tool builds the SAME context (a copy of examples/python-docker) with the SAME Dockerfile, derived
+# from the tutorial's the way /work/shared/peers/bench.sh does it: `# syntax=` line removed (BuildKit would
+# fetch the frontend from Docker Hub), FROM -> localhost/python:3.11-slim (the one base all three hold, from
+# the same rootfs tarball), `ARG PIP_INDEX_URL` before the RUN (the peers' base has no /etc/pip.conf);
+# kept outside the context and passed with -f. slipway also builds the tutorial exactly as written
+# (its own Dockerfile, FROM python:3.8-slim-buster from the offline hub) as an extra row.
+# Prints a markdown table and rewrites the 'tutorials' section of bench/RESULTS.md.
+# Usage: bash bench/tutorials.sh   (env: see bench/lib/common.sh)
+# Targets (issue): cold <= 0.9x BuildKit; no-op and edit <= 0.3x buildah and <= 1.2x BuildKit.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+TUT=$REPO/examples/python-docker
+W=$BENCH_WORK/tutorial
+CTX=$W/ctx
+DF=$W/Dockerfile.bench
+RESULTS_JSONL=$BENCH_WORK/tutorials.jsonl
+: > "$RESULTS_JSONL"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+rm -rf "$CTX" && mkdir -p "$W" && cp -a "$TUT" "$CTX"
+sed -e '/^# syntax=/d' -e "s#^FROM .*#FROM $BASE_REF#" -e 's#^RUN pip#ARG PIP_INDEX_URL\nRUN pip#' "$TUT/Dockerfile" > "$DF"
+ensure_slipway_base
+ensure_index
+# the as-written row needs the hub's python:3.8-slim-buster in slipway's store
+ASIS=0
+if slipway_has python:3.8-slim-buster; then ASIS=1
+else
+  hub=$(bash "$REPO/fixtures/hub/build.sh" --print-dir)
+  if [[ -s $hub/rootfs/python-3.11-slim.tar ]]; then
+    $SLIPWAY import --change 'ENV PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"' \
+      --change 'ENV LANG="C.UTF-8"' --change 'CMD ["python3"]' "$hub/rootfs/python-3.11-slim.tar" python:3.8-slim-buster >/dev/null && ASIS=1
+  fi
+fi
+CTX_ASIS=$W/ctx-asis
+rm -rf "$CTX_ASIS" && cp -a "$TUT" "$CTX_ASIS"
+
+common="--build-arg PIP_INDEX_URL=$INDEX_URL -f $DF"
+cmd_slipway="$SLIPWAY build $common -t bench-tutorial:slipway $CTX"
+cmd_buildah="buildah bud --layers --network host $common -t localhost/bench-tutorial:buildah $CTX"
+cmd_buildkit="env DOCKER_BUILDKIT=1 $DOCKER build --network host $common -t localhost/bench-tutorial:buildkit $CTX"
+cmd_slipwayasis="$SLIPWAY build -t bench-tutorial:asis $CTX_ASIS"
+tools=(slipway)
+have_buildah && tools+=(buildah) || blog "buildah peer skipped (not installed / no $BASE_REF in its storage)"
+have_buildkit && tools+=(buildkit) || blog "BuildKit peer skipped (dockerd not running / no $BASE_REF in it)"
+((ASIS)) && tools+=(slipwayasis)
+
+declare -A M
+for t in "${tools[@]}"; do
+  c=cmd_$t
+  ctx=$CTX; [[ $t == slipwayasis ]] && ctx=$CTX_ASIS
+  # --no-cache goes right after the subcommand
+  cold=${!c/ build / build --no-cache }; cold=${cold/ bud / bud --no-cache }
+  sh -c "${!c}" >/dev/null 2>&1 || { blog "$t: first build failed: ${!c}"; sh -c "${!c}" 2>&1 | tail -30 >&2; exit 1; }
+  wait_load >/dev/null
+  M[$t-cold]=$(timeit "$t-cold" -- "$cold")
+  M[$t-noop]=$(timeit "$t-noop" -- "${!c}")
+  M[$t-edit]=$(timeit "$t-edit" --prepare "echo \"# edit \$(date +%s%N)\" >> $ctx/app.py" -- "${!c}")
+done
+
+label() { case $1 in slipwayasis) echo 'slipway, tutorial as written';; buildkit) echo 'BuildKit (docker build)';; buildah) echo 'buildah bud --layers';; *) echo "$1";; esac; }
+report() {
+  local t c cc
+  echo "## tutorials.sh: examples/python-docker (Flask) cold / no-op / edit"
+  echo
+  machine_facts | sed "s/^- load average at start: .*/- load average at start: $LOAD_START; 1-min load before each tool was waited down to <= $LOAD_MAX for at most ${LOAD_WAIT}s (per-scenario loads in the JSON below)/"
+  echo "- tool versions: $(buildah --version 2>/dev/null | head -1 || echo 'buildah -'); $($DOCKER version --format 'dockerd {{.Server.Version}}' 2>/dev/null || echo 'dockerd -'); $(runc --version 2>/dev/null | head -1)"
+  echo "- index: $INDEX_URL ($( ((${#INDEX_PID})) && echo "the hub's serve.mjs, started by this script" || echo 'already running (peers.sh index or the hub), reused'))"
+  echo "- timing: bench/lib/timeit.mjs, wall clock of the whole process, $WARMUP warm-up + $RUNS timed runs, median; cold = \`--no-cache\` with the base present; edit = \`echo \"# edit <ns>\" >> app.py\` untimed before each run"
+  echo "- Dockerfile for all three tools ($DF, outside the context): the tutorial's with the \`# syntax\` line removed, FROM -> \`$BASE_REF\`, and \`ARG PIP_INDEX_URL\` before the RUN, as /work/shared/peers/bench.sh does; base = $(base_tarball), imported into slipway's store, podman/buildah storage and dockerd"
+  echo "- what still differs: peers get \`--network host\` (slipway's RUN shares the host network by default and has no --network flag); dockerd/BuildKit is a running daemon (its start-up is not in the number, the docker CLI's is), buildah and slipway are whole processes; buildah and BuildKit use runc 1.1.5 like slipway"
+  echo
+  echo "| tool | cold | no-op | edit app.py |"
+  echo "|---|---|---|---|"
+  for t in "${tools[@]}"; do
+    echo "| $(label "$t") | $(fmt_s "${M[$t-cold]}") | $(fmt_s "${M[$t-noop]}") | $(fmt_s "${M[$t-edit]}") |"
+  done
+  echo
+  echo "(median wall seconds)"
+  echo
+  for t in buildah buildkit; do
+    [[ -n ${M[$t-cold]:-} ]] || continue
+    echo "- ratio slipway/$(label "$t"): cold $(ratio "${M[slipway-cold]}" "${M[$t-cold]}"), no-op $(ratio "${M[slipway-noop]}" "${M[$t-noop]}"), edit $(ratio "${M[slipway-edit]}" "${M[$t-edit]}")"
+  done
+  if [[ -n ${M[buildkit-cold]:-} ]]; then
+    local r
+    r=$(ratio "${M[slipway-cold]}" "${M[buildkit-cold]}"); echo "- target cold <= 0.9x BuildKit: $(verdict "$r" '<=' 0.9) ($r)"
+    r=$(ratio "${M[slipway-noop]}" "${M[buildkit-noop]}"); echo "- target no-op <= 1.2x BuildKit: $(verdict "$r" '<=' 1.2) ($r)"
+    r=$(ratio "${M[slipway-edit]}" "${M[buildkit-edit]}"); echo "- target edit <= 1.2x BuildKit: $(verdict "$r" '<=' 1.2) ($r)"
+  fi
+  if [[ -n ${M[buildah-cold]:-} ]]; then
+    local r
+    r=$(ratio "${M[slipway-noop]}" "${M[buildah-noop]}"); echo "- target no-op <= 0.3x buildah: $(verdict "$r" '<=' 0.3) ($r)"
+    r=$(ratio "${M[slipway-edit]}" "${M[buildah-edit]}"); echo "- target edit <= 0.3x buildah: $(verdict "$r" '<=' 0.3) ($r)"
+  fi
+  echo
+  echo "Commands (no-op/edit; cold adds \`--no-cache\`):"
+  echo
+  for t in "${tools[@]}"; do c=cmd_$t; echo "- $(label "$t"): \`${!c}\`"; done
+  echo
+  echo "<details><summary>raw samples (JSON lines)</summary>"
+  echo
+  echo '```'
+  cat "$RESULTS_JSONL"
+  echo '```'
+  echo
+  echo "</details>"
+}
+report > "$BENCH_WORK/tutorials.md"
+cat "$BENCH_WORK/tutorials.md"
+node "$BENCH_DIR/lib/results.mjs" tutorials < "$BENCH_WORK/tutorials.md"
