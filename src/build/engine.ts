@@ -31,6 +31,7 @@ import { chainIds } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
 import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
+import type { Compression } from '../layer/types.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
 import type { OciRuntime } from '../runtime/runc.js';
 import { tempName } from '../store/fsutil.js';
@@ -487,6 +488,9 @@ class Engine {
       inputs = await this.copyInputs(state, cmd);
       inputs.push(`chown:${cmd.chown}`, `chmod:${cmd.chmod}`, `cwd:${config.WorkingDir ?? ''}`);
     }
+    const compression = this.compression();
+    // The same files compressed another way are another blob: keep them apart in the cache.
+    if (compression && compression !== 'gzip') inputs.push(`compression:${compression}`);
     const parts: CacheKeyParts = { parent: state.key, op: createdBy, args, inputs, platform };
     const key = cacheKey(parts);
     const v = this.opts.progress.start(label);
@@ -627,8 +631,18 @@ class Engine {
     return this.opts.sourceDateEpoch ?? Math.floor(Date.now() / 1000);
   }
 
-  private commitOpts(): { sourceDateEpoch?: number } {
-    return this.opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: this.opts.sourceDateEpoch };
+  private commitOpts(): { sourceDateEpoch?: number; compression?: Compression } {
+    const compression = this.compression();
+    return {
+      ...(this.opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: this.opts.sourceDateEpoch }),
+      ...(compression ? { compression } : {}),
+    };
+  }
+
+  /** `--output type=image,compression=zstd|uncompressed`; gzip otherwise. */
+  private compression(): Compression | undefined {
+    const out = this.opts.output;
+    return out && 'compression' in out ? out.compression : undefined;
   }
 
   private async executeRun(

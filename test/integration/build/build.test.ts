@@ -323,4 +323,32 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.deepEqual(cachedNames(second.stderr), ['[2/3] COPY f /f', '[3/3] RUN cat /f > /g']);
     rmSync(other, { recursive: true, force: true });
   });
+
+  test('--output type=image,compression=zstd|uncompressed writes layers with those media types', () => {
+    const ctx = tempDir('ctx-compression');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'compress me' });
+    for (const [compression, mediaType] of [
+      ['zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
+      ['uncompressed', 'application/vnd.oci.image.layer.v1.tar'],
+    ] as const) {
+      const tag = `compression-${compression}`;
+      const r = slipway(root, [
+        'build',
+        '-q',
+        '-t',
+        tag,
+        '--output',
+        `type=image,compression=${compression}`,
+        ctx,
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      const raw = spawnSync(
+        'skopeo',
+        ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/${tag}:latest`],
+        { encoding: 'utf8' },
+      );
+      const manifest = JSON.parse(raw.stdout) as { layers: Array<{ mediaType: string }> };
+      assert.equal(manifest.layers.at(-1)!.mediaType, mediaType);
+    }
+  });
 });

@@ -41,13 +41,19 @@ function hubDir(): string | undefined {
   const fromEnv = process.env.SLIPWAY_HUB_DIR;
   const dir =
     fromEnv ||
-    spawnSync('bash', [join(repoRoot, 'fixtures/hub/build.sh'), '--print-dir'], { encoding: 'utf8' }).stdout.trim();
+    spawnSync('bash', [join(repoRoot, 'fixtures/hub/build.sh'), '--print-dir'], {
+      encoding: 'utf8',
+    }).stdout.trim();
   return dir && existsSync(join(dir, 'READY')) ? dir : undefined;
 }
 
 const hub = hubDir();
 const isRoot = process.getuid?.() === 0;
-const skip = !isRoot ? 'needs root' : !hub ? 'the offline hub is not built (bash fixtures/hub/build.sh)' : false;
+const skip = !isRoot
+  ? 'needs root'
+  : !hub
+    ? 'the offline hub is not built (bash fixtures/hub/build.sh)'
+    : false;
 const root = tempDir('golden-root');
 let server: ChildProcess | undefined;
 
@@ -56,27 +62,44 @@ function prepareContext(g: Golden): string {
   const dir = tempDir(`golden-${g.name}`);
   const ctx = join(dir, 'ctx');
   cpSync(join(repoRoot, g.context), ctx, { recursive: true, verbatimSymlinks: true });
-  spawnSync('sh', ['-c', `find "${ctx}" -type d -exec chmod 0755 {} + && find "${ctx}" -type f -exec chmod 0644 {} +`]);
-  for (const [file, mode] of Object.entries(MODES[g.name] ?? {})) spawnSync('chmod', [mode.toString(8), join(ctx, file)]);
+  spawnSync('sh', [
+    '-c',
+    `find "${ctx}" -type d -exec chmod 0755 {} + && find "${ctx}" -type f -exec chmod 0644 {} +`,
+  ]);
+  for (const [file, mode] of Object.entries(MODES[g.name] ?? {}))
+    spawnSync('chmod', [mode.toString(8), join(ctx, file)]);
   spawnSync('sh', ['-c', `find "${ctx}" -exec touch -h -d @${CTX_MTIME} {} +`]);
   writeFileSync(join(dir, 'Dockerfile'), g.dockerfile);
   return dir;
 }
 
 function layerListing(root: string, digest: string): LayerEntryGolden[] {
-  const r = spawnSync('tar', ['-tvzf', join(root, 'oci/blobs/sha256', digest.slice(7)), '--numeric-owner', '--quoting-style=literal'], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'tar',
+    ['-tvzf', join(root, 'oci/blobs/sha256', digest.slice(7)), '--numeric-owner', '--quoting-style=literal'],
+    {
+      encoding: 'utf8',
+    },
+  );
   const out: LayerEntryGolden[] = [];
   for (const line of r.stdout.split('\n').filter(Boolean)) {
     const m = /^(\S)(\S{9}) (\d+)\/(\d+)\s+(\d+) \S+ \S+ (.*)$/.exec(line);
     if (!m) continue;
     const [, t, perms, uid, gid, size, rest] = m;
-    const type = { '-': 'file', d: 'dir', l: 'symlink', h: 'hardlink', c: 'char', b: 'block', p: 'fifo' }[t!] ?? t!;
+    const type =
+      { '-': 'file', d: 'dir', l: 'symlink', h: 'hardlink', c: 'char', b: 'block', p: 'fifo' }[t!] ?? t!;
     let path = rest!;
     let linkTarget: string | undefined;
     if (type === 'symlink') [path, linkTarget] = path.split(' -> ') as [string, string];
-    out.push({ path: path.replace(/\/$/, ''), type, mode: permsToOctal(perms!), uid: Number(uid), gid: Number(gid), size: type === 'file' ? Number(size) : 0, ...(linkTarget ? { linkTarget } : {}) });
+    out.push({
+      path: path.replace(/\/$/, ''),
+      type,
+      mode: permsToOctal(perms!),
+      uid: Number(uid),
+      gid: Number(gid),
+      size: type === 'file' ? Number(size) : 0,
+      ...(linkTarget ? { linkTarget } : {}),
+    });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
@@ -93,17 +116,43 @@ function permsToOctal(p: string): string {
 
 /** Files a RUN layer adds: the directories pip or apt touch differ run to run (BuildKit's own runs too). */
 function comparable(entries: LayerEntryGolden[], fromRun: boolean): string[] {
-  return entries
-    .filter((e) => !fromRun || e.type !== 'dir')
-    // The hub's wheels and the peers' wheelhouse package the same Debian modules with different
-    // .dist-info metadata, so pip's bookkeeping is left out; the installed modules must match.
-    // Debian ships werkzeug's jquery.js as a link into libjs-jquery: the peers' wheel resolved it,
-    // the hub's leaves it out (werkzeug 2.2.2 never loads it), so it is not compared either.
-    .filter((e) => !(fromRun && /(__pycache__|\.pyc$|\.dist-info\/|^var\/(cache|lib\/apt|log)|^tmp\/|^root\/\.cache|werkzeug\/debug\/shared\/jquery\.js$)/.test(e.path)))
-    .map((e) => `${e.path} ${e.type} ${e.mode} ${e.uid}:${e.gid} ${fromRun && /RECORD$/.test(e.path) ? '-' : e.size}${e.linkTarget ? ` -> ${e.linkTarget}` : ''}`);
+  return (
+    entries
+      .filter((e) => !fromRun || e.type !== 'dir')
+      // The hub's wheels and the peers' wheelhouse package the same Debian modules with different
+      // .dist-info metadata, so pip's bookkeeping is left out; the installed modules must match.
+      // Debian ships werkzeug's jquery.js as a link into libjs-jquery: the peers' wheel resolved it,
+      // the hub's leaves it out (werkzeug 2.2.2 never loads it), so it is not compared either.
+      .filter(
+        (e) =>
+          !(
+            fromRun &&
+            /(__pycache__|\.pyc$|\.dist-info\/|^var\/(cache|lib\/apt|log)|^tmp\/|^root\/\.cache|werkzeug\/debug\/shared\/jquery\.js$)/.test(
+              e.path,
+            )
+          ),
+      )
+      .map(
+        (e) =>
+          `${e.path} ${e.type} ${e.mode} ${e.uid}:${e.gid} ${fromRun && /RECORD$/.test(e.path) ? '-' : e.size}${e.linkTarget ? ` -> ${e.linkTarget}` : ''}`,
+      )
+  );
 }
 
-const CONFIG_FIELDS = ['Cmd', 'Entrypoint', 'WorkingDir', 'ExposedPorts', 'Env', 'User', 'Labels', 'Volumes', 'StopSignal', 'Shell', 'Healthcheck', 'OnBuild'];
+const CONFIG_FIELDS = [
+  'Cmd',
+  'Entrypoint',
+  'WorkingDir',
+  'ExposedPorts',
+  'Env',
+  'User',
+  'Labels',
+  'Volumes',
+  'StopSignal',
+  'Shell',
+  'Healthcheck',
+  'OnBuild',
+];
 
 function normalize(v: unknown): unknown {
   if (v === undefined || v === null || v === '') return null;
@@ -113,11 +162,26 @@ function normalize(v: unknown): unknown {
 
 describe('images match BuildKit (golden data)', { skip }, () => {
   before(async () => {
-    const r = slipway(root, ['import', '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--change', 'ENV LANG=C.UTF-8', '--change', 'CMD ["python3"]', join(hub!, 'rootfs/python-3.11-slim.tar'), 'localhost/python:3.11-slim']);
+    const r = slipway(root, [
+      'import',
+      '--change',
+      'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '--change',
+      'ENV LANG=C.UTF-8',
+      '--change',
+      'CMD ["python3"]',
+      join(hub!, 'rootfs/python-3.11-slim.tar'),
+      'localhost/python:3.11-slim',
+    ]);
     assert.equal(r.status, 0, r.stderr);
-    const busy = spawnSync('curl', ['-fsS', '-m', '2', '-o', '/dev/null', 'http://127.0.0.1:3141/simple/']).status === 0;
+    const busy =
+      spawnSync('curl', ['-fsS', '-m', '2', '-o', '/dev/null', 'http://127.0.0.1:3141/simple/']).status === 0;
     if (!busy) {
-      server = spawn(process.execPath, [join(repoRoot, 'fixtures/hub/serve.mjs'), '--dir', hub!, '--port', '3141'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      server = spawn(
+        process.execPath,
+        [join(repoRoot, 'fixtures/hub/serve.mjs'), '--dir', hub!, '--port', '3141'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       await new Promise<void>((resolve) => server!.stdout!.once('data', () => resolve()));
     }
   });
@@ -126,29 +190,58 @@ describe('images match BuildKit (golden data)', { skip }, () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  for (const file of readdirSync(goldenDir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(goldenDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const g = JSON.parse(readFileSync(join(goldenDir, file), 'utf8')) as Golden;
     if (g.name === 'copy-chmod-symbolic') continue; // BuildKit 20.10 ignores symbolic --chmod; slipway applies it.
-    test(g.name, { skip: NEEDS_MIRROR.has(g.name) ? 'its RUN apt-get needs the Debian mirror' : false }, () => {
+    test(g.name, {
+      skip: NEEDS_MIRROR.has(g.name) ? 'its RUN apt-get needs the Debian mirror' : false,
+    }, () => {
       const dir = prepareContext(g);
       const args = Object.entries(g.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
       const tag = `golden-${g.name}`;
-      const built = slipway(root, ['build', '--progress=plain', '-f', join(dir, 'Dockerfile'), ...args, '-t', tag, join(dir, 'ctx')]);
+      const built = slipway(root, [
+        'build',
+        '--progress=plain',
+        '-f',
+        join(dir, 'Dockerfile'),
+        ...args,
+        '-t',
+        tag,
+        join(dir, 'ctx'),
+      ]);
       assert.equal(built.status, 0, built.stderr);
       // skopeo's OCI structs drop Docker's Shell/Healthcheck/OnBuild: read the config blob itself.
-      const manifest = JSON.parse(spawnSync('skopeo', ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/${tag}:latest`], { encoding: 'utf8' }).stdout) as {
+      const manifest = JSON.parse(
+        spawnSync(
+          'skopeo',
+          ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/${tag}:latest`],
+          { encoding: 'utf8' },
+        ).stdout,
+      ) as {
         config: { digest: string };
         layers: Array<{ digest: string }>;
       };
-      const inspect = JSON.parse(readFileSync(join(root, 'oci/blobs/sha256', manifest.config.digest.slice(7)), 'utf8')) as {
+      const inspect = JSON.parse(
+        readFileSync(join(root, 'oci/blobs/sha256', manifest.config.digest.slice(7)), 'utf8'),
+      ) as {
         config: Record<string, unknown>;
         history: Array<{ created_by?: string; empty_layer?: boolean }>;
       };
       for (const field of CONFIG_FIELDS) {
-        assert.deepEqual(normalize(inspect.config[field]), normalize(g.inspectConfig[field]), `Config.${field}`);
+        assert.deepEqual(
+          normalize(inspect.config[field]),
+          normalize(g.inspectConfig[field]),
+          `Config.${field}`,
+        );
       }
-      const ours = inspect.history.slice(1).map((h) => `${h.created_by ?? ''}${h.empty_layer ? ' (empty)' : ''}`);
-      const theirs = g.configHistory.filter((h) => !h.fromBase).map((h) => `${h.created_by}${h.empty_layer ? ' (empty)' : ''}`);
+      const ours = inspect.history
+        .slice(1)
+        .map((h) => `${h.created_by ?? ''}${h.empty_layer ? ' (empty)' : ''}`);
+      const theirs = g.configHistory
+        .filter((h) => !h.fromBase)
+        .map((h) => `${h.created_by}${h.empty_layer ? ' (empty)' : ''}`);
       assert.deepEqual(ours, theirs, 'history');
       const ourLayers = manifest.layers.slice(1);
       assert.equal(ourLayers.length, g.layers.length, 'layer count');
@@ -156,7 +249,10 @@ describe('images match BuildKit (golden data)', { skip }, () => {
         const fromRun = layer.createdBy.startsWith('RUN ');
         assert.deepEqual(
           comparable(layerListing(root, ourLayers[i]!.digest), fromRun),
-          comparable([...layer.entries].sort((a, b) => (a.path < b.path ? -1 : 1)), fromRun),
+          comparable(
+            [...layer.entries].sort((a, b) => (a.path < b.path ? -1 : 1)),
+            fromRun,
+          ),
           `layer ${i + 1}: ${layer.createdBy}`,
         );
       });
