@@ -69,7 +69,7 @@ export class TtyRenderer implements ProgressSink {
   }
 
   private draw(final: boolean, ok = true): void {
-    const width = Math.max(40, this.columns());
+    const width = Math.max(40, this.columns() || 80);
     const now = Date.now();
     const finished = this.rows.filter((r) => r.state !== 'running').length;
     const title = final ? (ok ? ' FINISHED' : ' ERROR') : '';
@@ -88,7 +88,8 @@ export class TtyRenderer implements ProgressSink {
     let text = '';
     if (this.drawnLines > 0) text += `\x1b[${this.drawnLines}A`;
     for (const line of out) text += `\x1b[2K${line}\n`;
-    this.write(text);
+    // A frame shorter than the last one (a step's log tail collapsed) must not leave old lines behind.
+    this.write(`${text}\x1b[J`);
     this.drawnLines = out.length;
   }
 }
