@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,12 +16,19 @@ import { repoRoot } from '../../helpers/paths.js';
 function hubDir(): string | undefined {
   const dir =
     process.env.SLIPWAY_HUB_DIR ||
-    spawnSync('bash', [join(repoRoot, 'fixtures/hub/build.sh'), '--print-dir'], { encoding: 'utf8' }).stdout.trim();
+    spawnSync('bash', [join(repoRoot, 'fixtures/hub/build.sh'), '--print-dir'], {
+      encoding: 'utf8',
+    }).stdout.trim();
   return dir && existsSync(join(dir, 'READY')) ? dir : undefined;
 }
 
 const hub = hubDir();
-const skip = process.getuid?.() !== 0 ? 'needs root' : !hub ? 'the offline hub is not built (bash fixtures/hub/build.sh)' : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root'
+    : !hub
+      ? 'the offline hub is not built (bash fixtures/hub/build.sh)'
+      : false;
 const root = tempDir('tutorials-root');
 let server: ChildProcess | undefined;
 
@@ -38,7 +46,8 @@ function stepStates(stderr: string): { cached: string[]; ran: string[] } {
     if (start) names.set(start[1]!, start[2]!);
     const end = /^#(\d+) (CACHED|DONE)/.exec(line);
     const name = end && names.get(end[1]!);
-    if (name && !/\] FROM /.test(name)) (end![2] === 'CACHED' ? cached : ran).push(name.replace(/^\[[^\]]*\] /, ''));
+    if (name && !/\] FROM /.test(name))
+      (end![2] === 'CACHED' ? cached : ran).push(name.replace(/^\[[^\]]*\] /, ''));
   }
   return { cached, ran };
 }
@@ -53,23 +62,43 @@ function freePort(): Promise<number> {
   });
 }
 
+/** One GET with node:http (a ref'd socket and timer keep the test's event loop alive). */
+function get(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
 /** The first answer on the port (the app needs a moment to start), or the last error after 30 s. */
 async function waitForAnswer(port: number): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/`);
-      if (r.ok) return await r.text();
+      const r = await get(port);
+      if (r.status === 200) return r.body;
     } catch (e) {
       if (Date.now() > deadline) throw e;
     }
+    if (Date.now() > deadline) throw new Error(`no answer on port ${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 function assertFlaskImports(image: string): void {
   const ctx = tempDir('flask-check');
-  writeTree(ctx, { Dockerfile: `FROM ${image}\nRUN python3 -c "import flask; print('flask', flask.__version__)"\n` });
+  writeTree(ctx, {
+    Dockerfile: `FROM ${image}\nRUN python3 -c "import flask; print('flask', flask.__version__)"\n`,
+  });
   const r = slipway(root, ['build', '--progress=plain', ctx]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /flask 2\.2\.2/);
@@ -77,13 +106,22 @@ function assertFlaskImports(image: string): void {
 
 describe('the tutorials build verbatim', { skip }, () => {
   before(async () => {
-    const imported = spawnSync(process.execPath, [join(repoRoot, 'fixtures/hub/import.mjs'), hub!, '--root', root], { encoding: 'utf8' });
+    const imported = spawnSync(
+      process.execPath,
+      [join(repoRoot, 'fixtures/hub/import.mjs'), hub!, '--root', root],
+      { encoding: 'utf8' },
+    );
     assert.equal(imported.status, 0, imported.stderr);
-    const answering = spawnSync('curl', ['-fsS', '-m', '2', '-o', '/dev/null', 'http://127.0.0.1:3141/simple/']).status === 0;
+    const answering =
+      spawnSync('curl', ['-fsS', '-m', '2', '-o', '/dev/null', 'http://127.0.0.1:3141/simple/']).status === 0;
     if (!answering) {
-      server = spawn(process.execPath, [join(repoRoot, 'fixtures/hub/serve.mjs'), '--dir', hub!, '--port', '3141'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      server = spawn(
+        process.execPath,
+        [join(repoRoot, 'fixtures/hub/serve.mjs'), '--dir', hub!, '--port', '3141'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       await new Promise<void>((resolve) => server!.stdout!.once('data', () => resolve()));
     }
   });
@@ -101,11 +139,20 @@ describe('the tutorials build verbatim', { skip }, () => {
 
     const again = stepStates(build(ctx, 'python-docker').stderr);
     assert.deepEqual(again.ran, []);
-    assert.deepEqual(again.cached, ['WORKDIR /app', 'COPY requirements.txt requirements.txt', 'RUN pip3 install -r requirements.txt', 'COPY . .']);
+    assert.deepEqual(again.cached, [
+      'WORKDIR /app',
+      'COPY requirements.txt requirements.txt',
+      'RUN pip3 install -r requirements.txt',
+      'COPY . .',
+    ]);
 
     appendFileSync(join(ctx, 'app.py'), '\n# edited\n');
     const edited = stepStates(build(ctx, 'python-docker').stderr);
-    assert.deepEqual(edited.cached, ['WORKDIR /app', 'COPY requirements.txt requirements.txt', 'RUN pip3 install -r requirements.txt']);
+    assert.deepEqual(edited.cached, [
+      'WORKDIR /app',
+      'COPY requirements.txt requirements.txt',
+      'RUN pip3 install -r requirements.txt',
+    ]);
     assert.deepEqual(edited.ran, ['COPY . .']);
   });
 
