@@ -668,7 +668,7 @@ class Engine {
       secrets: this.secrets,
       owner,
       resolveFrom: async (from) => {
-        const src = await this.fromSource(from, state);
+        const src = await this.fromSource(from);
         const view = await openView(this.store, src.layers, this.scratch);
         views.push(() => view.release());
         return view.root;
@@ -736,7 +736,7 @@ class Engine {
     }
     const from = cmd.kind === 'copy' ? cmd.from : '';
     if (from) {
-      const src = await this.fromSource(from, state);
+      const src = await this.fromSource(from);
       inputs.push(`from:${src.key}`);
       return inputs;
     }
@@ -759,7 +759,7 @@ class Engine {
     const inputs: string[] = [];
     for (const m of cmd.mounts ?? []) {
       if (m.type !== 'bind') continue;
-      if (m.from) inputs.push(`bind-from:${(await this.fromSource(m.from, state)).key}`);
+      if (m.from) inputs.push(`bind-from:${(await this.fromSource(m.from)).key}`);
       else {
         const selected = selectEntries(await this.context(), m.source || '.', (p) => this.matcherFor(p));
         inputs.push(
@@ -787,7 +787,7 @@ class Engine {
   }
 
   /** `--from`: a stage by name or index, else an image in the store. */
-  private async fromSource(from: string, _state: StageState): Promise<{ key: string; layers: LayerRef[] }> {
+  private async fromSource(from: string): Promise<{ key: string; layers: LayerRef[] }> {
     const byName = this.plan.stages.find((s) => s.name === from.toLowerCase());
     const index = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
     if (index !== undefined && this.plan.stages[index]) {
@@ -844,7 +844,7 @@ class Engine {
         tree = { root: downloaded.dir, resetOwnership: true };
         sources = downloaded.files.map((f) => f.name);
       } else if (from) {
-        const src = await this.fromSource(from, state);
+        const src = await this.fromSource(from);
         const srcView = await openView(this.store, src.layers, this.scratch);
         releases.push(() => srcView.release());
         tree = { root: srcView.root, resetOwnership: false };
