@@ -482,10 +482,10 @@ class Engine {
       );
       if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`);
       if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
-      inputs.push(...(await this.bindInputs(state, cmd)));
+      inputs.push(...(await this.bindInputs(cmd)));
     } else {
       createdBy = copyCreatedBy(cmd);
-      inputs = await this.copyInputs(state, cmd);
+      inputs = await this.copyInputs(cmd);
       inputs.push(`chown:${cmd.chown}`, `chmod:${cmd.chmod}`, `cwd:${config.WorkingDir ?? ''}`);
     }
     const compression = this.compression();
@@ -728,7 +728,7 @@ class Engine {
   }
 
   /** Content digests of what a COPY/ADD reads, so the key changes exactly when its inputs do. */
-  private async copyInputs(state: StageState, cmd: CopyCmd | AddCmd): Promise<string[]> {
+  private async copyInputs(cmd: CopyCmd | AddCmd): Promise<string[]> {
     const inputs: string[] = [];
     if (cmd.sourceContents.length) {
       for (const c of cmd.sourceContents) inputs.push(`heredoc:${c.path}:${sha(c.data)}`);
@@ -755,7 +755,7 @@ class Engine {
   }
 
   /** What RUN --mount=type=bind reads is part of the step's key, like a COPY's sources. */
-  private async bindInputs(state: StageState, cmd: RunCmd): Promise<string[]> {
+  private async bindInputs(cmd: RunCmd): Promise<string[]> {
     const inputs: string[] = [];
     for (const m of cmd.mounts ?? []) {
       if (m.type !== 'bind') continue;
