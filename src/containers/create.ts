@@ -222,6 +222,9 @@ async function pullMissing(store: Store, image: string) {
     const pulled = await pullImage(store, image, { onProgress: (line) => process.stderr.write(`${line}\n`) });
     return pulled.record;
   } catch (e) {
-    throw new SlipwayError('NOT_FOUND', `Unable to find image '${image}' locally, and pulling it failed: ${(e as Error).message}`);
+    throw new SlipwayError(
+      'NOT_FOUND',
+      `Unable to find image '${image}' locally, and pulling it failed: ${(e as Error).message}`,
+    );
   }
 }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
+import { readRuntimeError } from '../runtime/runc.js';
 import { resolveUser } from '../runtime/users.js';
 import { containerRuntime, isRunning, resolveContainer } from './lifecycle.js';
 import type { ContainerStore } from './store.js';
@@ -47,7 +48,7 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
       child.on('error', reject);
       child.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
     });
-    const err = runtimeError(logFile);
+    const err = readRuntimeError(logFile);
     if (err !== undefined) {
       throw new ExecStartError(
         `OCI runtime exec failed: ${err}: unknown`,
@@ -68,23 +69,4 @@ export class ExecStartError extends SlipwayError {
   ) {
     super('RUNTIME', message);
   }
-}
-
-function runtimeError(file: string): string | undefined {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let msg: string | undefined;
-  for (const line of text.split('\n')) {
-    try {
-      const e = JSON.parse(line) as { level?: string; msg?: string };
-      if ((e.level === 'error' || e.level === 'fatal') && e.msg) msg = e.msg;
-    } catch {
-      // not JSON
-    }
-  }
-  return msg;
 }

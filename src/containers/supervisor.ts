@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlipwayError } from '../errors.js';
 import { unmount } from '../runtime/overlay.js';
-import { OciRuntime, resolveRuntimeBinary } from '../runtime/runc.js';
+import { OciRuntime, readRuntimeError, resolveRuntimeBinary } from '../runtime/runc.js';
 import { type ExtraMount, generateSpec, type NetworkMode, serializeSpec } from '../runtime/spec.js';
 import { resolveUser } from '../runtime/users.js';
 import { JsonLogWriter } from './logs.js';
@@ -97,25 +97,6 @@ export function startFailureCode(message: string): number {
   if (/executable file not found|no such file or directory/i.test(message)) return 127;
   if (/permission denied|exec format error/i.test(message)) return 126;
   return 125;
-}
-
-function runtimeLogError(file: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let msg: string | undefined;
-  for (const line of text.split('\n')) {
-    try {
-      const e = JSON.parse(line) as { level?: string; msg?: string };
-      if ((e.level === 'error' || e.level === 'fatal') && e.msg) msg = e.msg;
-    } catch {
-      // not a JSON line
-    }
-  }
-  return msg;
 }
 
 /**
@@ -253,7 +234,7 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
     if (pid === 0) {
       await Promise.all([outDone, errDone]);
       log.close();
-      const raw = runtimeLogError(logFile) ?? `runc exited with ${exitInfo?.code}`;
+      const raw = readRuntimeError(logFile) ?? `runc exited with ${exitInfo?.code}`;
       // Docker's wording for the same runc failure (it goes through containerd's create).
       const msg = `failed to create task for container: OCI runtime create failed: ${raw.replace(/^runc run failed/, 'runc create failed')}: unknown`;
       const code = startFailureCode(msg);

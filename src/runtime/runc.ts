@@ -277,7 +277,8 @@ function prepareBundle(bundleDir: string, spec: OciRuntimeSpec | undefined): voi
 }
 
 /** The last error runc logged (`--log-format json`), if any. */
-function readRuntimeError(logFile: string): string | undefined {
+/** The last error a runtime wrote to its `--log-format json` log, in the runtime's own words. */
+export function readRuntimeError(logFile: string): string | undefined {
   let text: string;
   try {
     text = readFileSync(logFile, 'utf8');
