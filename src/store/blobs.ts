@@ -69,7 +69,8 @@ export class BlobStore {
     }
     const fh = await open(file, 'r');
     try {
-      if ((await fh.stat()).size !== size) throw new SlipwayError('STORE', `blob size mismatch for ${digest}`);
+      if ((await fh.stat()).size !== size)
+        throw new SlipwayError('STORE', `blob size mismatch for ${digest}`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -103,13 +104,28 @@ export class BlobStore {
       try {
         const chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string> =
           typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
-        for await (const chunk of chunks) {
-          const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-          h.update(b);
-          size += b.length;
+        // Network chunks are ~64 KiB: gather them so each awaited write moves about 1 MiB.
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
+        const flush = async () => {
+          const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
           let off = 0;
           while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+        };
+        for await (const chunk of chunks) {
+          const b =
+            typeof chunk === 'string'
+              ? Buffer.from(chunk)
+              : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          h.update(b);
+          size += b.length;
+          pending.push(Buffer.from(b)); // a copy: a source may reuse its buffer after yielding it
+          pendingBytes += b.length;
+          if (pendingBytes >= 1 << 20) await flush();
         }
+        if (pendingBytes > 0) await flush();
         await fh.sync();
       } finally {
         await fh.close();
