@@ -27,8 +27,6 @@ import {
   planBuild,
 } from '../dockerfile/plan.js';
 import { SlipwayError } from '../errors.js';
-import { chainIds } from '../image/chain.js';
-import type { Digest } from '../image/digest.js';
 import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
 import type { Compression } from '../layer/types.js';
@@ -44,6 +42,7 @@ import type { ImageView, SourceTree } from './copy.js';
 import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import type { OutputSpec } from './output.js';
+import { imageLayers } from './rootfs.js';
 import { RunFailed } from './run-failed.js';
 import type { SecretSource } from './run-mounts.js';
 
@@ -365,15 +364,10 @@ class Engine {
       }
     }
     meta.done();
-    const manifest = await this.store.readManifest(record.manifestDigest);
     const image = structuredClone(record.config);
-    const diffIds = image.rootfs.diff_ids as Digest[];
-    const chains = chainIds(diffIds);
     // The store knows the base image's unpacked size as a whole; it is carried on its first layer.
-    const layers: LayerRef[] = manifest.layers.map((d, i) => ({
-      descriptor: d,
-      diffId: diffIds[i]!,
-      chainId: chains[i]!,
+    const layers: LayerRef[] = (await imageLayers(this.store, record)).map((l, i) => ({
+      ...l,
       uncompressedSize: i === 0 ? record.size : 0,
     }));
     await this.store.pin(layers.flatMap((l) => [l.descriptor.digest, l.chainId]));
@@ -801,13 +795,7 @@ class Engine {
         `COPY --from=${from}: no stage or image named "${from}" (image not in the local store)`,
       );
     }
-    const manifest = await this.store.readManifest(record.manifestDigest);
-    const diffIds = record.config.rootfs.diff_ids as Digest[];
-    const chains = chainIds(diffIds);
-    return {
-      key: record.manifestDigest,
-      layers: manifest.layers.map((d, i) => ({ descriptor: d, diffId: diffIds[i]!, chainId: chains[i]! })),
-    };
+    return { key: record.manifestDigest, layers: await imageLayers(this.store, record) };
   }
 
   private async executeCopy(

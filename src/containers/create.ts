@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { imageLayers } from '../build/rootfs.js';
 import { SlipwayError } from '../errors.js';
-import { chainIds } from '../image/chain.js';
 import type { ContainerConfig } from '../image/types.js';
 import { Store } from '../store/store.js';
 import {
@@ -139,14 +139,7 @@ export async function createContainer(cs: ContainerStore, req: CreateRequest): P
   const store = await Store.open(cs.root);
   try {
     const image = (await store.tryResolve(req.image)) ?? (await pullMissing(store, req.image));
-    const manifest = await store.readManifest(image.manifestDigest);
-    const diffIds = image.config.rootfs.diff_ids;
-    const chains = chainIds(diffIds);
-    const layers: StoredLayer[] = manifest.layers.map((d, i) => ({
-      descriptor: d,
-      diffId: diffIds[i]!,
-      chainId: chains[i]!,
-    }));
+    const layers: StoredLayer[] = await imageLayers(store, image);
     const ic: ContainerConfig = image.config.config ?? {};
     const { entrypoint, cmd, argv } = resolveCommand(ic, f.entrypoint, req.command);
     if (argv.length === 0) throw new SlipwayError('CONTAINER', 'No command specified');
