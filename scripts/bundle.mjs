@@ -15,6 +15,8 @@ await build({
   platform: 'node',
   target: 'node20',
   packages: 'bundle',
+  // A native addon (its .node binary is resolved at run time from node_modules).
+  external: ['@lydell/node-pty'],
   minify: process.env.SLIPWAY_BUNDLE_DEBUG !== '1',
   keepNames: false,
   legalComments: 'none',

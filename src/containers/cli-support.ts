@@ -3,6 +3,7 @@ import { SlipwayError } from '../errors.js';
 import { containerRuntime, refresh } from './lifecycle.js';
 import { followLog } from './logs.js';
 import { isSameProcess } from './proc.js';
+import { clientTerminalSize, writeTerminalSize } from './pty.js';
 import { removeContainerFiles } from './remove.js';
 import type { ContainerStore } from './store.js';
 
@@ -47,17 +48,28 @@ export function requireArgs(verb: string, args: readonly unknown[], min: number)
   }
 }
 
+/** `-it` reads keystrokes from our terminal; Docker refuses it (exit 1) when stdin is not one. */
+export function refuseTerminalInput(ctx: CliContext, tty: boolean, interactive: boolean): boolean {
+  if (!tty || !interactive || process.stdin.isTTY) return false;
+  ctx.err('the input device is not a TTY\n');
+  return true;
+}
+
 /**
  * A foreground container: its log streamed to our stdout/stderr until it exits, SIGINT/SIGTERM
- * forwarded to it (Docker's sig-proxy); an --rm container is removed after. Returns its exit status.
+ * forwarded to it (Docker's sig-proxy, non-TTY only); an --rm container is removed after. With -t
+ * our terminal is put in raw mode while the supervisor relays our stdin (-i), and resizes are
+ * passed on. Returns the container's exit status.
  */
 export async function attachForeground(
   ctx: CliContext,
   cs: ContainerStore,
   id: string,
   removeAfter: boolean,
+  stdinAttached = false,
 ): Promise<number> {
   const p = cs.paths(id);
+  const tty = cs.read(id)?.config.tty === true;
   const forward = (sig: NodeJS.Signals) => {
     void containerRuntime()
       .kill(id, sig)
@@ -65,8 +77,24 @@ export async function attachForeground(
   };
   const onInt = () => forward('SIGINT');
   const onTerm = () => forward('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const onResize = () => {
+    const pid = cs.read(id)?.state.supervisorPid ?? 0;
+    if (pid <= 0) return;
+    writeTerminalSize(p.ttySize, clientTerminalSize());
+    try {
+      process.kill(pid, 'SIGWINCH');
+    } catch {
+      // the supervisor is gone; the loop below notices
+    }
+  };
+  const rawInput = tty && stdinAttached && process.stdin.isTTY === true;
+  if (tty) {
+    process.on('SIGWINCH', onResize);
+  } else {
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  }
+  if (rawInput) process.stdin.setRawMode(true);
   try {
     await followLog(p.log, {
       follow: true,
@@ -77,10 +105,14 @@ export async function attachForeground(
         return !isSameProcess(r.state.supervisorPid, r.state.supervisorStart);
       },
       onEntry: (e) => (e.stream === 'stdout' ? ctx.out(e.log) : ctx.err(e.log)),
+      // Keystroke echo comes back through the log: poll it often enough to feel immediate.
+      intervalMs: tty ? 10 : 50,
     });
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    process.off('SIGWINCH', onResize);
+    if (rawInput) process.stdin.setRawMode(false);
   }
   const rec = cs.read(id);
   if (!rec) return 0;

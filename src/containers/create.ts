@@ -176,6 +176,7 @@ export async function createContainer(cs: ContainerStore, req: CreateRequest): P
           labels,
           exposedPorts: [...exposed].sort(),
           openStdin: f.interactive,
+          tty: f.tty,
           image: req.image,
         },
         hostConfig: {

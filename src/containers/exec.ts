@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { readRuntimeError } from '../runtime/runc.js';
 import { resolveUser } from '../runtime/users.js';
+import { clientTerminalSize, spawnOnPty } from './pty.js';
 import { containerRuntime, isRunning, resolveContainer } from './lifecycle.js';
 import type { ContainerStore } from './store.js';
 import { startFailureCode } from './supervisor.js';
 
 export interface ExecOptions {
   interactive: boolean;
+  /** `-t`: the process gets a pseudo-terminal, relayed to our stdout (and from our stdin with -i). */
+  tty: boolean;
   detach: boolean;
   env: string[];
   user?: string;
@@ -39,15 +42,18 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
   }
   if (opts.workdir) args.push('--cwd', opts.workdir);
   if (opts.detach) args.push('--detach');
+  if (opts.tty) args.push('--tty', '--env', 'TERM=xterm');
   args.push(rec.id, ...opts.command);
   try {
-    const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(runtime.binary, args, {
-        stdio: [opts.interactive && !opts.detach ? 'inherit' : 'ignore', 'inherit', 'inherit'],
-      });
-      child.on('error', reject);
-      child.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
-    });
+    const code = opts.tty
+      ? await execOnTerminal(runtime.binary, args, opts.interactive)
+      : await new Promise<number>((resolve, reject) => {
+          const child = spawn(runtime.binary, args, {
+            stdio: [opts.interactive && !opts.detach ? 'inherit' : 'ignore', 'inherit', 'inherit'],
+          });
+          child.on('error', reject);
+          child.on('exit', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)));
+        });
     const err = readRuntimeError(logFile);
     if (err !== undefined) {
       throw new ExecStartError(
@@ -58,6 +64,31 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
     return code;
   } finally {
     rmSync(logFile, { force: true });
+  }
+}
+
+/** `runc exec --tty` on a pseudo-terminal of ours, relayed to our stdio; our terminal raw while -i. */
+async function execOnTerminal(binary: string, args: string[], interactive: boolean): Promise<number> {
+  const child = await spawnOnPty(binary, args, clientTerminalSize());
+  child.onData((chunk) => process.stdout.write(chunk));
+  const onResize = () => child.resize(clientTerminalSize());
+  process.stdout.on('resize', onResize);
+  const relay = (b: Buffer) => child.write(b);
+  const raw = interactive && process.stdin.isTTY === true;
+  if (interactive) {
+    if (raw) process.stdin.setRawMode(true);
+    process.stdin.on('data', relay);
+  }
+  try {
+    const { code, signal } = await child.exited;
+    return code ?? 128 + (signal ?? 0);
+  } finally {
+    process.stdout.off('resize', onResize);
+    if (interactive) {
+      process.stdin.off('data', relay);
+      if (raw) process.stdin.setRawMode(false);
+      process.stdin.pause();
+    }
   }
 }
 

@@ -101,7 +101,7 @@ export function inspectObject(cs: ContainerStore, rec: ContainerRecord): Record<
       AttachStdout: false,
       AttachStderr: false,
       ...(rec.config.exposedPorts.length ? { ExposedPorts: exposed } : {}),
-      Tty: false,
+      Tty: rec.config.tty === true,
       OpenStdin: rec.config.openStdin,
       StdinOnce: false,
       Env: rec.config.env,

@@ -10,6 +10,7 @@ import { removeNetns } from './network.js';
 import { type PublishSpec, parseExposeKeys, signalNumber } from './options.js';
 import { allocatePorts } from './ports.js';
 import { isSameProcess, processStartTime } from './proc.js';
+import type { TerminalSize } from './pty.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { removeContainerFiles } from './remove.js';
 import { type ContainerStore, RUNC_STATE_ROOT } from './store.js';
@@ -140,6 +141,8 @@ export interface StartOptions {
   attached: boolean;
   /** Hand our stdin to the container (`run -i` in the foreground). */
   stdinFromUs: boolean;
+  /** The client's terminal size, for a `-t` container. */
+  terminalSize?: TerminalSize;
 }
 
 /**
@@ -161,6 +164,7 @@ export async function startContainer(
   const args = [cliEntry(), '--root', cs.root, ...SUPERVISE_ARGS, rec.id];
   if (opts.attached) args.push('--attached');
   if (opts.stdinFromUs) args.push('--stdin');
+  if (opts.terminalSize) args.push('--tty-size', `${opts.terminalSize.cols}x${opts.terminalSize.rows}`);
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(process.execPath, args, {

@@ -22,7 +22,14 @@ export class JsonLogWriter {
   private readonly fd: number;
   private readonly pending: Record<LogStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
 
-  constructor(path: string) {
+  /**
+   * @param unbuffered a terminal's output (`-t`) is written as it arrives, not held until a newline:
+   *   an attached client reads this log, and a shell prompt has no newline.
+   */
+  constructor(
+    path: string,
+    private readonly unbuffered = false,
+  ) {
     this.fd = openSync(path, 'a', 0o640);
   }
 
@@ -37,6 +44,11 @@ export class JsonLogWriter {
     while (buf.length >= MAX_PARTIAL) {
       this.emit(stream, buf.subarray(0, MAX_PARTIAL));
       buf = buf.subarray(MAX_PARTIAL);
+    }
+    if (this.unbuffered && buf.length > 0) {
+      const cut = completeUtf8Length(buf);
+      if (cut > 0) this.emit(stream, buf.subarray(0, cut));
+      buf = buf.subarray(cut);
     }
     this.pending[stream] = Buffer.from(buf);
   }
@@ -56,6 +68,19 @@ export class JsonLogWriter {
     const entry: LogEntry = { log: bytes.toString('utf8'), stream, time: rfc3339Nano() };
     writeSync(this.fd, `${JSON.stringify(entry)}\n`);
   }
+}
+
+/** Length of the longest prefix of `buf` that does not end inside a UTF-8 sequence. */
+export function completeUtf8Length(buf: Buffer): number {
+  const n = buf.length;
+  for (let back = 1; back <= Math.min(3, n); back++) {
+    const b = buf[n - back] ?? 0;
+    if ((b & 0xc0) !== 0x80) {
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      return need > back ? n - back : n;
+    }
+  }
+  return n;
 }
 
 function parseLine(line: string): LogEntry | undefined {

@@ -23,6 +23,7 @@ export interface RunFlags {
   detach: boolean;
   rm: boolean;
   interactive: boolean;
+  tty: boolean;
   publish: string[];
   publishAll: boolean;
   env: string[];

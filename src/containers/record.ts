@@ -42,6 +42,8 @@ export interface ContainerSpecConfig {
   labels: Record<string, string>;
   exposedPorts: string[];
   openStdin: boolean;
+  /** `-t`: the container's stdio is a pseudo-terminal (absent in records written before -t existed). */
+  tty?: boolean;
   /** The image as the user named it. */
   image: string;
 }

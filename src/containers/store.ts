@@ -46,6 +46,10 @@ export class ContainerPaths {
   get slirpSocket(): string {
     return join(SLIRP_SOCKET_DIR, `${this.id}.sock`);
   }
+  /** The attached client's latest terminal size for a `-t` container (see containers/pty.ts). */
+  get ttySize(): string {
+    return join(this.dir, 'tty-size');
+  }
   get supervisorLog(): string {
     return join(this.dir, 'supervisor.log');
   }

@@ -17,6 +17,7 @@ import {
   writeEtcFiles,
 } from './network.js';
 import { processStartTime } from './proc.js';
+import { DEFAULT_TERMINAL_SIZE, readTerminalSize, spawnOnPty, type TerminalSize } from './pty.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { removeContainerFiles } from './remove.js';
 import { mountContainerRootfs, populateVolumes } from './rootfs.js';
@@ -37,6 +38,8 @@ export interface SuperviseOptions {
   stdinFromUs: boolean;
   /** fd to report readiness on; undefined when not spawned by the CLI. */
   readyFd?: number;
+  /** The attached client's terminal size for a `-t` container. */
+  terminalSize?: TerminalSize;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -70,9 +73,10 @@ function findSlirp(): string {
   return hit;
 }
 
-/** Docker's CreateDaemonEnvironment: PATH and HOSTNAME first, the container's own Env replacing them. */
+/** Docker's CreateDaemonEnvironment: PATH, HOSTNAME (and TERM with -t) first, the container's own Env replacing them. */
 export function containerEnv(rec: ContainerRecord): string[] {
   const base = [DEFAULT_PATH, `HOSTNAME=${rec.config.hostname}`];
+  if (rec.config.tty) base.push('TERM=xterm');
   const keyOf = (e: string) => e.slice(0, e.indexOf('=') === -1 ? e.length : e.indexOf('='));
   for (const e of rec.config.env) {
     const i = base.findIndex((b) => keyOf(b) === keyOf(e));
@@ -182,46 +186,37 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
       network,
       mounts,
       etcFiles: { hosts: p.hosts, hostname: p.hostname, resolvConf: p.resolvConf },
+      terminal: rec.config.tty === true,
     });
     mkdirSync(p.bundle, { recursive: true });
     writeFileSync(join(p.bundle, 'config.json'), serializeSpec(spec));
     mkdirSync(RUNC_STATE_ROOT, { recursive: true });
     if (runtime.hasState(id)) await runtime.delete(id, { force: true }).catch(() => {});
     rmSync(p.pidFile, { force: true });
+    rmSync(p.ttySize, { force: true });
     const logFile = join(p.bundle, 'runtime.log');
     writeFileSync(logFile, '');
 
-    const stdin: 'inherit' | 'pipe' | 'ignore' = rec.config.openStdin
-      ? opts.stdinFromUs
-        ? 'inherit'
-        : 'pipe'
-      : 'ignore';
-    const child = spawn(
-      runtime.binary,
-      [
-        '--root',
-        RUNC_STATE_ROOT,
-        '--log',
-        logFile,
-        '--log-format',
-        'json',
-        'run',
-        '--bundle',
-        p.bundle,
-        '--pid-file',
-        p.pidFile,
-        id,
-      ],
-      { stdio: [stdin, 'pipe', 'pipe'] },
-    );
-    const log = new JsonLogWriter(p.log);
-    const outDone = pump(child, 'stdout', log);
-    const errDone = pump(child, 'stderr', log);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.on('error', () => resolve({ code: 125, signal: null }));
-      child.on('exit', (code, signal) => resolve({ code, signal }));
-    });
-    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const runcArgs = [
+      '--root',
+      RUNC_STATE_ROOT,
+      '--log',
+      logFile,
+      '--log-format',
+      'json',
+      'run',
+      '--bundle',
+      p.bundle,
+      '--pid-file',
+      p.pidFile,
+      id,
+    ];
+    const tty = rec.config.tty === true;
+    const log = new JsonLogWriter(p.log, tty);
+    const { exited, outputDone } = tty
+      ? await runOnTerminal(runtime.binary, runcArgs, log, p.ttySize, opts)
+      : runOnPipes(runtime.binary, runcArgs, log, rec.config.openStdin, opts);
+    let exitInfo: ExitInfo | undefined;
     void exited.then((e) => {
       exitInfo = e;
     });
@@ -232,7 +227,7 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
       if (pid === 0) await sleep(5);
     }
     if (pid === 0) {
-      await Promise.all([outDone, errDone]);
+      await outputDone;
       log.close();
       const raw = readRuntimeError(logFile) ?? `runc exited with ${exitInfo?.code}`;
       // Docker's wording for the same runc failure (it goes through containerd's create).
@@ -260,9 +255,9 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
     });
     report(opts.readyFd, { ok: true });
     const done = await exited;
-    await Promise.race([Promise.all([outDone, errDone]), sleep(2000)]);
+    await Promise.race([outputDone, sleep(2000)]);
     log.close();
-    exitCode = done.code ?? 128 + signalNumberOf(done.signal);
+    exitCode = done.code ?? 128 + done.signal;
     await cs.update(id, (r) => {
       r.state.status = 'exited';
       r.state.exitCode = exitCode;
@@ -330,6 +325,64 @@ function readPid(file: string): number {
   } catch {
     return 0;
   }
+}
+
+interface ExitInfo {
+  code: number | null;
+  /** Signal number when the runtime itself was killed. */
+  signal: number;
+}
+
+interface RuntimeRun {
+  exited: Promise<ExitInfo>;
+  /** All output is in the log. */
+  outputDone: Promise<void>;
+}
+
+/** `runc run` with plain pipes: stdout and stderr logged apart, stdin ours (`run -i`) or held open. */
+function runOnPipes(
+  binary: string,
+  args: string[],
+  log: JsonLogWriter,
+  openStdin: boolean,
+  opts: SuperviseOptions,
+): RuntimeRun {
+  const stdin = openStdin ? (opts.stdinFromUs ? 'inherit' : 'pipe') : 'ignore';
+  const child = spawn(binary, args, { stdio: [stdin, 'pipe', 'pipe'] });
+  const outputDone = Promise.all([pump(child, 'stdout', log), pump(child, 'stderr', log)]).then(() => {});
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.on('error', () => resolve({ code: 125, signal: 0 }));
+    child.on('exit', (code, signal) => resolve({ code, signal: signalNumberOf(signal) }));
+  });
+  return { exited, outputDone };
+}
+
+/**
+ * `runc run` on a pseudo-terminal (`-t`): one output stream, logged as stdout as Docker does; our
+ * stdin (the user's terminal, `run -it`) relayed to it; resized when the CLI leaves a new size.
+ */
+async function runOnTerminal(
+  binary: string,
+  args: string[],
+  log: JsonLogWriter,
+  sizeFile: string,
+  opts: SuperviseOptions,
+): Promise<RuntimeRun> {
+  const child = await spawnOnPty(binary, args, opts.terminalSize ?? DEFAULT_TERMINAL_SIZE);
+  child.onData((chunk) => log.write('stdout', chunk));
+  if (opts.stdinFromUs) process.stdin.on('data', (b: Buffer) => child.write(b));
+  const onResize = () => {
+    const size = readTerminalSize(sizeFile);
+    if (size) child.resize(size);
+  };
+  process.on('SIGWINCH', onResize);
+  const exited = child.exited.then(({ code, signal }) => {
+    process.off('SIGWINCH', onResize);
+    if (opts.stdinFromUs) process.stdin.destroy();
+    log.end('stdout');
+    return { code, signal: signal ?? 0 };
+  });
+  return { exited, outputDone: exited.then(() => {}) };
 }
 
 function pump(child: ChildProcess, stream: 'stdout' | 'stderr', log: JsonLogWriter): Promise<void> {

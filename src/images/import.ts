@@ -17,7 +17,18 @@ import { layerMediaType } from '../layer/media-types.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 
-const IMPORT_CHANGES = new Set(['cmd', 'entrypoint', 'env', 'expose', 'label', 'onbuild', 'user', 'volume', 'workdir', 'stopsignal']);
+const IMPORT_CHANGES = new Set([
+  'cmd',
+  'entrypoint',
+  'env',
+  'expose',
+  'label',
+  'onbuild',
+  'user',
+  'volume',
+  'workdir',
+  'stopsignal',
+]);
 
 export interface ImportOptions {
   /** Where the tarball came from, for the history comment (`-` for stdin). */
@@ -34,7 +45,11 @@ export interface ImportResult {
 }
 
 /** `docker import`: a rootfs tarball (plain or compressed) becomes a one-layer image. */
-export async function importRootfs(store: Store, input: Readable, opts: ImportOptions): Promise<ImportResult> {
+export async function importRootfs(
+  store: Store,
+  input: Readable,
+  opts: ImportOptions,
+): Promise<ImportResult> {
   const config: ContainerConfig = {};
   for (const change of opts.changes ?? []) applyChange(config, change);
   const tmp = join(store.paths.tmp, tempName('import'));
@@ -78,7 +93,12 @@ async function recompress(
   const first = await iterator.next();
   const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
   if (head.length === 0) throw new SlipwayError('USAGE', 'import: the tarball is empty');
-  const kind = head[0] === 0x42 && head[1] === 0x5a ? 'bzip2' : head[0] === 0xfd && head[1] === 0x37 ? 'xz' : detectCompression(head);
+  const kind =
+    head[0] === 0x42 && head[1] === 0x5a
+      ? 'bzip2'
+      : head[0] === 0xfd && head[1] === 0x37
+        ? 'xz'
+        : detectCompression(head);
   async function* replay(): AsyncGenerator<Buffer> {
     yield head;
     for (;;) {
@@ -88,7 +108,9 @@ async function recompress(
     }
   }
   const decoder =
-    kind === 'bzip2' || kind === 'xz' ? externalDecoder(kind === 'bzip2' ? 'bzip2' : 'xz') : decompressor(kind);
+    kind === 'bzip2' || kind === 'xz'
+      ? externalDecoder(kind === 'bzip2' ? 'bzip2' : 'xz')
+      : decompressor(kind);
   const diff = createHash('sha256');
   const blob = createHash('sha256');
   let tarSize = 0;
@@ -126,9 +148,16 @@ function externalDecoder(tool: 'bzip2' | 'xz'): { stream: Duplex; done: Promise<
   const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', (e) =>
-      reject(new SlipwayError('UNSUPPORTED', `${tool} is not installed`, { hint: `apt-get install ${tool === 'xz' ? 'xz-utils' : 'bzip2'}`, cause: e })),
+      reject(
+        new SlipwayError('UNSUPPORTED', `${tool} is not installed`, {
+          hint: `apt-get install ${tool === 'xz' ? 'xz-utils' : 'bzip2'}`,
+          cause: e,
+        }),
+      ),
     );
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new SlipwayError('USAGE', `${tool}: cannot decompress the tarball`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new SlipwayError('USAGE', `${tool}: cannot decompress the tarball`)),
+    );
   });
   return { stream: Duplex.from({ writable: child.stdin, readable: child.stdout }), done };
 }
@@ -141,7 +170,11 @@ function applyChange(config: ContainerConfig, change: string): void {
   if (!IMPORT_CHANGES.has(node.keyword)) {
     throw new SlipwayError('USAGE', `${node.keyword.toUpperCase()} is not a valid change command`);
   }
-  const scope = StageScope.fromImageEnv(config.Env ?? [], { escapeToken: '\\', globalArgs: new Map(), buildArgs: {} });
+  const scope = StageScope.fromImageEnv(config.Env ?? [], {
+    escapeToken: '\\',
+    globalArgs: new Map(),
+    buildArgs: {},
+  });
   const { instruction } = scope.dispatch(parseCommand(node));
   if (instruction.kind === 'workdir') {
     config.WorkingDir = instruction.path;

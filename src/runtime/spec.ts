@@ -40,6 +40,8 @@ export interface SpecOptions {
   cgroupMount?: boolean;
   /** cgroupfs path for the container; runc's default is `/<id>`. */
   cgroupsPath?: string;
+  /** runc allocates a pseudo-terminal in the container's own devpts (`docker run -t`). */
+  terminal?: boolean;
 }
 
 export const DEFAULT_HOSTNAME = 'buildkitsandbox';
@@ -174,7 +176,7 @@ export function generateSpec(opts: SpecOptions): OciRuntimeSpec {
   const spec: OciRuntimeSpec = {
     ociVersion: '1.0.2-dev',
     process: {
-      terminal: false,
+      terminal: opts.terminal ?? false,
       user: {
         uid: user.uid,
         gid: user.gid,

@@ -149,7 +149,10 @@ export const run: CommandRunner = async (args, ctx) => {
 
 async function cacheSpecs(from: string[], to: string[]) {
   const { parseCacheFlag } = await import('../../build/cache-transfer.js');
-  return { cacheFrom: from.map((c) => parseCacheFlag(c, 'from')), cacheTo: to.map((c) => parseCacheFlag(c, 'to')) };
+  return {
+    cacheFrom: from.map((c) => parseCacheFlag(c, 'from')),
+    cacheTo: to.map((c) => parseCacheFlag(c, 'to')),
+  };
 }
 
 function parseEpoch(text: string): number {

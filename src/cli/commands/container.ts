@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createContainer } from '../../containers/create.js';
 import { inspectObject } from '../../containers/inspect.js';
 import { listContainers, removeContainer } from '../../containers/lifecycle.js';
+import { parseTerminalSize } from '../../containers/pty.js';
 import { ContainerStore } from '../../containers/store.js';
 import { supervise } from '../../containers/supervisor.js';
 import { SlipwayError } from '../../errors.js';
@@ -75,10 +76,13 @@ async function superviseVerb(args: string[], ctx: CliContext): Promise<number> {
   if (id === undefined || !/^[0-9a-f]{64}$/.test(id))
     throw new SlipwayError('USAGE', 'container __supervise needs a container id');
   const readyFd = (await fdIsOpen(3)) ? 3 : undefined;
+  const sizeAt = args.indexOf('--tty-size');
+  const terminalSize = sizeAt === -1 ? undefined : parseTerminalSize(args[sizeAt + 1] ?? '');
   return supervise(ctx.root, id, {
     attached: args.includes('--attached'),
     stdinFromUs: args.includes('--stdin'),
     ...(readyFd !== undefined ? { readyFd } : {}),
+    ...(terminalSize !== undefined ? { terminalSize } : {}),
   });
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { refuseTerminalInput } from '../../containers/cli-support.js';
 import { ExecStartError, execInContainer } from '../../containers/exec.js';
 import { expandEnvFlag, parseEnvFile } from '../../containers/options.js';
 import { ContainerStore } from '../../containers/store.js';
@@ -40,7 +41,8 @@ export const run: CommandRunner = async (args, ctx) => {
     workdir?: string;
     privileged?: boolean;
   }>();
-  if (o.tty) throw new SlipwayError('UNSUPPORTED', 'exec -t (pseudo-TTY) is not supported yet');
+  if (o.tty && o.detach) throw new SlipwayError('UNSUPPORTED', 'exec -d -t is not supported yet');
+  if (refuseTerminalInput(ctx, o.tty === true, o.interactive === true)) return 1;
   if (o.privileged) throw new SlipwayError('UNSUPPORTED', 'exec --privileged is not supported yet');
   const env = [
     ...o.envFile.flatMap((f) => parseEnvFile(readFileSync(f, 'utf8'), process.env)),
@@ -50,6 +52,7 @@ export const run: CommandRunner = async (args, ctx) => {
   try {
     return await execInContainer(cs, ref, {
       interactive: o.interactive === true,
+      tty: o.tty === true,
       detach: o.detach === true,
       env,
       command,

@@ -19,9 +19,12 @@ export const run: CommandRunner = async (args, ctx) => {
   if (parseFlags(cmd, args) === 'help') return 0;
   const [source, reference] = cmd.args;
   if (source === undefined) {
-    throw new SlipwayError('USAGE', '"slipway import" requires at least 1 argument.', { hint: "See 'slipway import --help'." });
+    throw new SlipwayError('USAGE', '"slipway import" requires at least 1 argument.', {
+      hint: "See 'slipway import --help'.",
+    });
   }
-  if (/^https?:\/\//.test(source)) throw new SlipwayError('UNSUPPORTED', 'import from a URL is not supported yet');
+  if (/^https?:\/\//.test(source))
+    throw new SlipwayError('UNSUPPORTED', 'import from a URL is not supported yet');
   const o = cmd.opts<{ change: string[]; message?: string }>();
   const store = await Store.open(ctx.root);
   try {
@@ -33,7 +36,8 @@ export const run: CommandRunner = async (args, ctx) => {
       ...(o.message ? { message: o.message } : {}),
       ...(reference ? { tag: reference } : {}),
     }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') throw new SlipwayError('NOT_FOUND', `open ${source}: no such file or directory`);
+      if (e.code === 'ENOENT')
+        throw new SlipwayError('NOT_FOUND', `open ${source}: no such file or directory`);
       throw e;
     });
     ctx.out(`${result.imageId}\n`);

@@ -1,8 +1,9 @@
 import { Option } from 'commander';
-import { attachForeground } from '../../containers/cli-support.js';
+import { attachForeground, refuseTerminalInput } from '../../containers/cli-support.js';
 import { createContainer } from '../../containers/create.js';
 import { StartError, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
+import { clientTerminalSize } from '../../containers/pty.js';
 import { removeContainerFiles } from '../../containers/remove.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
@@ -97,7 +98,6 @@ export function parseRunArgs(
       hint: `See 'slipway ${verb} --help'.`,
     });
   }
-  if (o.tty) throw new SlipwayError('UNSUPPORTED', `${verb} -t (pseudo-TTY) is not supported yet`);
   if (o.restart !== 'no')
     throw new SlipwayError('UNSUPPORTED', `--restart ${o.restart} is not supported yet`);
   let stopTimeout: number | undefined;
@@ -110,6 +110,7 @@ export function parseRunArgs(
     detach: o.detach === true,
     rm: o.rm === true,
     interactive: o.interactive === true,
+    tty: o.tty === true,
     publish: o.publish,
     publishAll: o.publishAll === true,
     env: o.env,
@@ -142,6 +143,7 @@ export const run: CommandRunner = async (args, ctx) => {
   const parsed = parseRunArgs('run', args);
   if (!parsed) return 0;
   const { flags } = parsed;
+  if (!flags.detach && refuseTerminalInput(ctx, flags.tty, flags.interactive)) return 1;
   const cs = new ContainerStore(ctx.root);
   let rec: Awaited<ReturnType<typeof createContainer>>;
   try {
@@ -162,6 +164,7 @@ export const run: CommandRunner = async (args, ctx) => {
     await startContainer(cs, rec, {
       attached: !flags.detach,
       stdinFromUs: flags.interactive && !flags.detach,
+      ...(flags.tty ? { terminalSize: clientTerminalSize() } : {}),
     });
   } catch (e) {
     const code = e instanceof StartError ? e.exitCode : 125;
@@ -175,5 +178,5 @@ export const run: CommandRunner = async (args, ctx) => {
     ctx.out(`${rec.id}\n`);
     return 0;
   }
-  return attachForeground(ctx, cs, rec.id, flags.rm);
+  return attachForeground(ctx, cs, rec.id, flags.rm, flags.interactive);
 };

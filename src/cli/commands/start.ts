@@ -1,5 +1,11 @@
-import { attachForeground, daemonMessage, requireArgs } from '../../containers/cli-support.js';
+import {
+  attachForeground,
+  daemonMessage,
+  refuseTerminalInput,
+  requireArgs,
+} from '../../containers/cli-support.js';
 import { isRunning, resolveContainer, startContainer } from '../../containers/lifecycle.js';
+import { clientTerminalSize } from '../../containers/pty.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
@@ -30,11 +36,15 @@ export const run: CommandRunner = async (args, ctx) => {
         if (!attach) ctx.out(`${ref}\n`);
         continue;
       }
+      const stdinFromUs = o.interactive === true && rec.config.openStdin;
+      const tty = rec.config.tty === true;
+      if (attach && refuseTerminalInput(ctx, tty, stdinFromUs)) return 1;
       await startContainer(cs, rec, {
         attached: attach,
-        stdinFromUs: o.interactive === true && rec.config.openStdin,
+        stdinFromUs,
+        ...(tty && attach ? { terminalSize: clientTerminalSize() } : {}),
       });
-      if (attach) return attachForeground(ctx, cs, rec.id, rec.hostConfig.autoRemove);
+      if (attach) return attachForeground(ctx, cs, rec.id, rec.hostConfig.autoRemove, stdinFromUs);
       ctx.out(`${ref}\n`);
     } catch (e) {
       ctx.err(`Error response from daemon: ${daemonMessage(e)}\n`);

@@ -260,4 +260,51 @@ describe('containers (real runc)', { skip }, () => {
     assert.equal(ok(['ps', '-aq']), '');
     assert.deepEqual(mountsUnder(join(root, 'containers')), []);
   });
+  it('gives -t a real terminal: /dev/pts, TERM, CRLF output, exec -t, inspect', () => {
+    const r = sw([
+      'run',
+      '--rm',
+      '-t',
+      'busybox',
+      'sh',
+      '-c',
+      'tty; echo $TERM; [ -t 0 ] && echo stdin-tty; exit 4',
+    ]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout, '/dev/pts/0\r\nxterm\r\nstdin-tty\r\n');
+    const refused = sw(['run', '--rm', '-it', 'busybox', 'true']);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, 'the input device is not a TTY\n');
+
+    const id = ok(['run', '-dt', '--name', 'term', 'busybox', 'sh']).trim();
+    assert.equal(ok(['inspect', '-f', '{{.Config.Tty}} {{.State.Running}}', 'term']), 'true true\n');
+    assert.match(ok(['exec', '-t', 'term', 'tty']), /^\/dev\/pts\/\d+\r\n$/);
+    assert.equal(ok(['exec', 'term', 'sh', '-c', '[ -t 1 ] || echo no-tty']), 'no-tty\n');
+    assert.equal(ok(['rm', '-f', id]), `${id}\n`);
+  });
+
+  it('runs an interactive shell under -it from a terminal and returns its exit code', async () => {
+    const pty = await import('@lydell/node-pty');
+    const term = pty.spawn(process.execPath, [CLI, '--root', root, 'run', '-it', '--rm', 'busybox', 'sh'], {
+      cols: 100,
+      rows: 30,
+      env: process.env as Record<string, string>,
+    });
+    let screen = '';
+    const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
+    term.onData((d) => {
+      screen += d;
+    });
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 200 && !screen.includes(text); i++) await sleep(50);
+      assert.ok(screen.includes(text), `never saw ${JSON.stringify(text)} in ${JSON.stringify(screen)}`);
+    };
+    await waitFor('/ # ');
+    term.write('stty size; echo $((6*7))\r');
+    await waitFor('42');
+    assert.match(screen, /30 100\r?\r\n/);
+    term.write('exit 5\r');
+    assert.equal(await exited, 5);
+    assert.equal(ok(['ps', '-aq']), '');
+  });
 });
