@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import { createGunzip } from 'node:zlib';
 import { SlipwayError } from '../errors.js';
 import type { RegistryClient } from './client.js';
 import { NetworkError, sleep } from './http.js';
@@ -83,45 +81,34 @@ export async function* blobChunks(
 }
 
 /**
- * Pass a gzip stream through while counting its decompressed bytes (Docker's layer SIZE), so a pulled
- * layer is not read a second time to measure it. `result()` is undefined if the data was not gzip.
+ * Pass a gzip stream through while keeping its trailer: the last 4 bytes (ISIZE) hold the
+ * uncompressed length (Docker's layer SIZE), so a pulled layer is neither inflated on the way in
+ * (that alone took longer than skopeo's whole pull) nor read again to measure it. ISIZE is modulo
+ * 2^32 and describes the last member only; layers are single-member gzip, and a wrapped count is
+ * corrected when it is below the compressed length. `result()` is undefined for data that is not gzip.
  */
-export function gunzipCounter(): {
+export function gzipTrailerSize(): {
   tap: (src: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>;
-  result: () => Promise<number | undefined>;
+  result: () => number | undefined;
 } {
-  const gz = createGunzip();
+  let head: Buffer = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
   let total = 0;
-  let failed = false;
-  gz.on('data', (b: Buffer) => {
-    total += b.length;
-  });
-  const ended = new Promise<void>((resolve) => {
-    gz.on('end', () => resolve());
-    gz.on('error', () => {
-      failed = true;
-      resolve();
-    });
-    gz.on('close', () => resolve());
-  });
   return {
     async *tap(src) {
-      let done = false;
-      try {
-        for await (const c of src) {
-          // Wait for zlib to keep up so memory stays flat; `ended` also settles on a gzip error.
-          if (!failed && !gz.write(c)) await Promise.race([once(gz, 'drain'), ended]);
-          yield c;
-        }
-        done = true;
-        gz.end();
-      } finally {
-        if (!done) gz.destroy();
+      for await (const c of src) {
+        if (head.length < 2) head = Buffer.concat([head, c.subarray(0, 2)]);
+        total += c.length;
+        tail = c.length >= 4 ? c.subarray(c.length - 4) : Buffer.concat([tail, c]).subarray(-4);
+        yield c;
       }
     },
-    result: async () => {
-      await ended;
-      return failed ? undefined : total;
+    result: () => {
+      if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b || tail.length < 4) return undefined;
+      let size = tail.readUInt32LE(0);
+      // Deflate never grows data by more than its stored-block overhead (5 bytes per 64 KiB).
+      while (size + total / 1000 + 1024 < total) size += 2 ** 32;
+      return size;
     },
   };
 }
