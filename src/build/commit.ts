@@ -17,19 +17,20 @@ export interface CommitOptions {
 
 /**
  * Turns a step's changes into a layer: the entries become a blob in the store and the
- * directory they were read from becomes the layer's snapshot (no second extraction).
+ * directory they were read from, if any, becomes the layer's snapshot (no second extraction;
+ * without one, the snapshot is unpacked from the blob when a later step needs it).
  * A step that changed nothing adds no layer, as BuildKit drops empty diffs.
  */
 export async function commitLayer(
   store: Store,
   parent: readonly LayerRef[],
   entries: LayerEntry[],
-  snapshotDir: string,
+  snapshotDir: string | undefined,
   scratch: string,
   opts: CommitOptions,
 ): Promise<LayerRef | undefined> {
   if (entries.length === 0 && !opts.keepEmpty) {
-    await rm(snapshotDir, { recursive: true, force: true });
+    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
     return undefined;
   }
   const tmp = join(scratch, tempName('layer'));
@@ -40,7 +41,7 @@ export async function commitLayer(
     });
     await store.adoptBlob(tmp, blob.digest, blob.size);
     const chain = chainId([...parent.map((l) => l.diffId), blob.diffId] as Digest[])!;
-    await store.commitSnapshot(snapshotDir, chain);
+    if (snapshotDir) await store.commitSnapshot(snapshotDir, chain);
     return {
       descriptor: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size },
       diffId: blob.diffId,

@@ -2,20 +2,12 @@ import { spawn } from 'node:child_process';
 // Synchronous syscalls on purpose: a COPY of thousands of small files is bound by thread-pool
 // round trips when each chmod/lchown/utimes is its own promise (12.5 s vs 1 s for 10,000 files).
 import {
-  chmodSync as chmod,
-  constants,
-  copyFileSync as copyFile,
   createReadStream,
   lchownSync as lchown,
-  linkSync as link,
   lstatSync as lstat,
-  mkdirSync as mkdir,
   readdirSync as readdir,
   readlinkSync as readlink,
-  rmSync as rm,
   type Stats,
-  symlinkSync as symlink,
-  utimesSync as utimes,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -23,12 +15,15 @@ import { PassThrough, type Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
 import { layeredLstat, layeredStat } from '../runtime/layered.js';
+import { type CopyTarget, DirectoryTarget, type Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
+
+export type { Ownership } from './copy-target.js';
 
 /**
  * COPY/ADD file semantics (BuildKit's file op with CopyDirContentsOnly, AllowWildcard and
- * CreateDestPath): the result is written into a staging directory laid out as the new layer,
- * so the same directory becomes both the layer's tarball and its snapshot.
+ * CreateDestPath): the result is laid out as the new layer in a CopyTarget (a staging directory
+ * that also becomes the snapshot, or layer entries pointing at the sources; see copy-target.ts).
  */
 
 export interface SourceTree {
@@ -38,12 +33,35 @@ export interface SourceTree {
   resetOwnership: boolean;
   /** Paths (relative, posix) the tree may serve; undefined = everything under root. */
   includes?: (relPath: string) => boolean;
+  /** What a walk of the tree already found (the build context's), so COPY need not lstat and list it again. */
+  known?: KnownTree;
 }
 
-export interface Ownership {
+/** What COPY needs to know of a source node: a Stats, or the context walk's record of one. */
+export interface SourceStat {
+  mode: number;
   uid: number;
   gid: number;
+  size: number;
+  mtimeMs: number;
+  atimeMs: number;
+  ino: number;
+  dev: number;
+  nlink: number;
+  /** Symlinks: the target, when already read. */
+  linkTarget?: string | undefined;
 }
+
+export interface KnownTree {
+  stat(rel: string): SourceStat | undefined;
+  /** Names in a directory (`.` for the root), sorted; undefined when the walk did not list it. */
+  children(rel: string): string[] | undefined;
+}
+
+const S_IFMT = 0o170000;
+const isDirMode = (mode: number) => (mode & S_IFMT) === 0o040000;
+const isFileMode = (mode: number) => (mode & S_IFMT) === 0o100000;
+const isLinkMode = (mode: number) => (mode & S_IFMT) === 0o120000;
 
 export interface CopySpec {
   /** Source words as expanded, relative to the tree root; may hold wildcards. */
@@ -85,11 +103,6 @@ export function layeredView(layerDirs: string[]): ImageView {
 }
 
 export type GlobMatcher = (pattern: string, name: string) => boolean;
-
-export interface CopyResult {
-  /** Image paths (absolute, posix) written into the staging dir. */
-  written: string[];
-}
 
 /** Resolves the destination against WORKDIR the way Docker does, keeping a trailing slash meaningful. */
 export function resolveDest(dest: string, workdir: string): { path: string; isDir: boolean } {
@@ -185,16 +198,16 @@ async function globTree(tree: SourceTree, pattern: string, match: GlobMatcher): 
 }
 
 /**
- * Copies the sources into `staging` (a directory laid out like the image root), creating the
- * destination and its missing parents the way BuildKit does.
+ * Copies the sources into `target` (laid out like the image root), creating the destination and
+ * its missing parents the way BuildKit does.
  */
 export async function copyInto(
   spec: CopySpec,
   tree: SourceTree,
   image: ImageView,
-  staging: string,
+  target: CopyTarget,
   match: GlobMatcher,
-): Promise<CopyResult> {
+): Promise<void> {
   const sources = await expandSources(tree, spec.sources, match, spec.instruction);
   const dest = resolveDest(spec.dest, spec.workdir);
   const multiple = sources.length > 1 || spec.sources.some(hasWildcard);
@@ -206,7 +219,7 @@ export async function copyInto(
       );
     }
   }
-  const copier = new Copier(spec, tree, image, staging, match);
+  const copier = new Copier(spec, tree, image, target, match);
   for (const named of sources) {
     // A source named through a symlink is copied as what it points at (inside the tree only).
     const src = await followInside(tree.root, named);
@@ -222,18 +235,20 @@ export async function copyInto(
       (await archiveKind(join(tree.root, src))) !== undefined
     ) {
       await copier.ensureDir(dest.path, true);
-      await unpackArchive(join(tree.root, src), join(staging, dest.path), spec.chown);
+      const into = target.hostDir(dest.path);
+      if (into === undefined) throw new Error('ADD unpacks archives into a directory target only');
+      await unpackArchive(join(tree.root, src), into, spec.chown);
     } else {
-      let target: string;
+      let to: string;
       if (dest.isDir || multiple || (await isDirIn(image, dest.path)) || copier.isStagedDir(dest.path)) {
-        target = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(named));
-      } else target = dest.path;
-      await copier.ensureDir(posix.dirname(target), true);
-      await copier.copyEntry(src, target);
+        to = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(named));
+      } else to = dest.path;
+      await copier.ensureDir(posix.dirname(to), true);
+      await copier.copyEntry(src, to);
     }
   }
-  return { written: copier.written };
 }
+
 
 type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz';
 
@@ -300,26 +315,34 @@ async function chownTree(dir: string, owner: Ownership): Promise<void> {
  * Creates a directory of a layer being staged: one the image already has keeps its mode, owner
  * and times (it is only there as a parent); a new one is 0755, owned by `owner`, dated `time`.
  */
-export async function stageDirectory(
-  target: string,
+export function stageDirectory(
+  target: CopyTarget,
+  path: string,
   existing: Stats | undefined,
   owner: Ownership,
   time: number,
-): Promise<void> {
-  try {
-    mkdir(target);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
+): void {
+  target.mkdir(path);
   if (existing) {
-    await chmod(target, existing.mode & 0o7777);
-    await lchown(target, existing.uid, existing.gid);
-    await utimes(target, existing.atime, existing.mtime);
+    target.setMeta(
+      path,
+      { mode: existing.mode, uid: existing.uid, gid: existing.gid, mtime: existing.mtimeMs / 1000 },
+      existing.atimeMs / 1000,
+    );
   } else {
-    await chmod(target, 0o755);
-    await lchown(target, owner.uid, owner.gid);
-    await utimes(target, time, time);
+    target.setMeta(path, { mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: time }, time);
   }
+}
+
+/** stageDirectory on a host directory (the engine's WORKDIR layer). */
+export function stageHostDirectory(
+  staging: string,
+  path: string,
+  existing: Stats | undefined,
+  owner: Ownership,
+  time: number,
+): void {
+  stageDirectory(new DirectoryTarget(staging), path, existing, owner, time);
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {
@@ -351,7 +374,6 @@ async function isDirIn(image: ImageView, imagePath: string): Promise<boolean> {
 }
 
 class Copier {
-  readonly written: string[] = [];
   private readonly stagedDirs = new Set<string>(['/']);
   private readonly hardlinks = new Map<string, string>();
 
@@ -359,7 +381,7 @@ class Copier {
     private readonly spec: CopySpec,
     private readonly tree: SourceTree,
     private readonly image: ImageView,
-    private readonly staging: string,
+    private readonly target: CopyTarget,
     private readonly match: GlobMatcher,
   ) {}
 
@@ -371,7 +393,6 @@ class Copier {
   async ensureDir(dir: string, createdByCopy: boolean): Promise<void> {
     if (this.stagedDirs.has(dir)) return;
     await this.ensureDir(posix.dirname(dir), createdByCopy);
-    const target = join(this.staging, dir);
     const existing = this.image.lstat(dir);
     if (existing && !existing.isDirectory()) {
       throw new SlipwayError(
@@ -379,13 +400,22 @@ class Copier {
         `${this.spec.instruction} failed: cannot copy to ${dir}: not a directory`,
       );
     }
-    await stageDirectory(target, existing, this.spec.chown ?? { uid: 0, gid: 0 }, this.spec.createdDirTime);
+    stageDirectory(
+      this.target,
+      dir,
+      existing,
+      this.spec.chown ?? { uid: 0, gid: 0 },
+      this.spec.createdDirTime,
+    );
     this.stagedDirs.add(dir);
-    this.written.push(dir);
+  }
+
+  private sourceStat(rel: string): SourceStat {
+    return this.tree.known?.stat(rel) ?? lstat(join(this.tree.root, rel));
   }
 
   async copyDirContents(srcDir: string, targetDir: string): Promise<void> {
-    const names = (await readdir(join(this.tree.root, srcDir))).sort();
+    const names = this.tree.known?.children(srcDir) ?? readdir(join(this.tree.root, srcDir)).sort();
     for (const name of names) {
       const src = srcDir === '.' ? name : `${srcDir}/${name}`;
       if (this.tree.includes && !this.tree.includes(src)) {
@@ -409,42 +439,43 @@ class Copier {
 
   /** Applies the source dir's metadata to its copy once its children are written (children bump mtime). */
   private async finishDir(srcDir: string, targetDir: string): Promise<void> {
-    const st = await lstat(join(this.tree.root, srcDir));
-    const target = join(this.staging, targetDir);
-    await chmod(target, this.mode(st.mode, true));
+    const st = this.sourceStat(srcDir);
     const owner = this.owner(st.uid, st.gid);
-    await lchown(target, owner.uid, owner.gid);
-    await utimes(target, st.atime, this.clamp(st.mtimeMs / 1000));
+    this.target.setMeta(
+      targetDir,
+      { mode: this.mode(st.mode, true), ...owner, mtime: this.clamp(st.mtimeMs / 1000) },
+      st.atimeMs / 1000,
+    );
   }
 
-  async copyEntry(src: string, target: string): Promise<void> {
+  async copyEntry(src: string, to: string): Promise<void> {
     const from = join(this.tree.root, src);
-    const to = join(this.staging, target);
-    const st = await lstat(from);
+    const st = this.sourceStat(src);
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
-    if (st.isDirectory()) {
-      await mkdir(to, { recursive: true });
-      this.stagedDirs.add(target);
-      this.written.push(target);
-      await this.copyDirContents(src, target);
+    if (isDirMode(st.mode)) {
+      this.target.mkdir(to);
+      this.stagedDirs.add(to);
+      await this.copyDirContents(src, to);
       return;
     }
-    await removeIfPresent(to);
-    if (st.isSymbolicLink()) {
-      await symlink(await readlink(from), to);
-      await lchown(to, owner.uid, owner.gid);
-    } else if (st.isFile()) {
+    this.target.remove(to);
+    if (isLinkMode(st.mode)) {
+      this.target.symlink(to, st.linkTarget ?? readlink(from), owner);
+    } else if (isFileMode(st.mode)) {
       const inode = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? this.hardlinks.get(inode) : undefined;
       if (first !== undefined) {
-        await link(first, to);
+        this.target.link(to, first);
       } else {
-        await copyFile(from, to, constants.COPYFILE_FICLONE);
+        this.target.copyFile(
+          to,
+          from,
+          st.size,
+          { mode: this.mode(st.mode, false), ...owner, mtime },
+          st.atimeMs / 1000,
+        );
         if (st.nlink > 1) this.hardlinks.set(inode, to);
-        await chmod(to, this.mode(st.mode, false));
-        await lchown(to, owner.uid, owner.gid);
-        await utimes(to, st.atime, mtime);
       }
     } else {
       throw new SlipwayError(
@@ -452,7 +483,6 @@ class Copier {
         `${this.spec.instruction} failed: ${src} is a special file (device, socket or fifo) and cannot be copied`,
       );
     }
-    this.written.push(target);
   }
 
   private mode(mode: number, isDir: boolean): number {
@@ -468,8 +498,4 @@ class Copier {
     const t = Math.floor(seconds);
     return this.spec.clampTime !== undefined && t > this.spec.clampTime ? this.spec.clampTime : seconds;
   }
-}
-
-async function removeIfPresent(p: string): Promise<void> {
-  await rm(p, { recursive: true, force: true });
 }

@@ -38,7 +38,7 @@ import { buildCacheRoots, CacheIndex, type LayerRef, type StepRecord } from './c
 import type { CacheSpec } from './cache-transfer.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
-import type { ImageView, SourceTree } from './copy.js';
+import type { ImageView, KnownTree, SourceStat, SourceTree } from './copy.js';
 import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import type { OutputSpec } from './output.js';
@@ -109,6 +109,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 class Engine {
   private readonly stageResults = new Map<number, Promise<StageState>>();
   private contextEntries: Promise<ContextEntry[]> | undefined;
+  private contextTree: KnownTree | undefined;
   private hasher: ContextHasher | undefined;
   private readonly globCache = new Map<string, (name: string) => boolean>();
   private runtime: OciRuntime | undefined;
@@ -721,6 +722,31 @@ class Engine {
     return this.contextEntries;
   }
 
+  /** The context walk as COPY looks things up in it: per-path records and per-directory listings. */
+  private async knownContext(): Promise<KnownTree> {
+    if (!this.contextTree) {
+      const stats = new Map<string, SourceStat>();
+      const children = new Map<string, string[]>();
+      for (const e of await this.context()) {
+        stats.set(e.path, { ...e, atimeMs: e.mtimeMs });
+        const slash = e.path.lastIndexOf('/');
+        const dir = slash === -1 ? '.' : e.path.slice(0, slash);
+        let names = children.get(dir);
+        if (!names) {
+          names = [];
+          children.set(dir, names);
+        }
+        names.push(slash === -1 ? e.path : e.path.slice(slash + 1));
+      }
+      this.contextTree = {
+        stat: (rel) => stats.get(rel),
+        // A directory the walk kept but found empty (or kept only for what is below) lists nothing.
+        children: (rel) => children.get(rel) ?? (stats.has(rel) || rel === '.' ? [] : undefined),
+      };
+    }
+    return this.contextTree;
+  }
+
   /** Content digests of what a COPY/ADD reads, so the key changes exactly when its inputs do. */
   private async copyInputs(cmd: CopyCmd | AddCmd): Promise<string[]> {
     const inputs: string[] = [];
@@ -812,10 +838,20 @@ class Engine {
       applyChmod,
       entriesFromDir,
       commitLayer,
+      DirectoryTarget,
+      EntryTarget,
     } = await exec();
-    const staging = await this.store.createSnapshotTemp();
     const view = layeredView((await ensureSnapshots(this.store, state.layers)).reverse());
     const releases: Array<() => Promise<void>> = [];
+    const download = cmd.kind === 'add' && cmd.sourcePaths.some(isUrl);
+    const unpackArchives = cmd.kind === 'add' && cmd.unpack !== false && !download;
+    // Context files outlive the step, so their layer can be written from them directly; other
+    // sources (heredocs, downloads, another stage's mount) are gone once the step is over.
+    const direct =
+      cmd.sourceContents.length === 0 && !(cmd.kind === 'copy' && cmd.from) && !download && !unpackArchives;
+    const entryTarget = direct ? new EntryTarget() : undefined;
+    const staging = direct ? undefined : await this.store.createSnapshotTemp();
+    const target = entryTarget ?? new DirectoryTarget(staging as string);
     try {
       let tree: SourceTree;
       let sources = cmd.sourcePaths;
@@ -827,7 +863,7 @@ class Engine {
         for (const c of cmd.sourceContents) await writeFile(join(dir, c.path), c.data, { mode: 0o644 });
         tree = { root: dir, resetOwnership: true };
         sources = cmd.sourceContents.map((c) => c.path);
-      } else if (cmd.kind === 'add' && cmd.sourcePaths.some(isUrl)) {
+      } else if (download) {
         const downloaded = await this.download(cmd);
         tree = { root: downloaded.dir, resetOwnership: true };
         sources = downloaded.files.map((f) => f.name);
@@ -837,9 +873,13 @@ class Engine {
         releases.push(() => srcView.release());
         tree = { root: srcView.root, resetOwnership: false };
       } else {
-        const entries = await this.context();
-        const included = new Set(entries.map((e) => e.path));
-        tree = { root: this.opts.contextDir, resetOwnership: true, includes: (p) => included.has(p) };
+        const known = await this.knownContext();
+        tree = {
+          root: this.opts.contextDir,
+          resetOwnership: true,
+          includes: (p) => known.stat(p) !== undefined,
+          known,
+        };
       }
       const chown = cmd.chown ? lookupUserGroupForChown(view.layerDirs, cmd.chown) : undefined;
       const chmodSpec = cmd.chmodSpec;
@@ -857,20 +897,30 @@ class Engine {
           createdDirTime: this.createdTime(),
           ...(this.opts.sourceDateEpoch === undefined ? {} : { clampTime: this.opts.sourceDateEpoch }),
           instruction: cmd.name.toUpperCase(),
-          unpackArchives: cmd.kind === 'add' && cmd.unpack !== false && !from && !cmd.sourcePaths.some(isUrl),
+          unpackArchives,
         },
         tree,
         view,
-        staging,
+        target,
         (pattern, name) => this.matcherFor(pattern)(name),
       );
     } catch (e) {
-      await rm(staging, { recursive: true, force: true });
+      if (staging) await rm(staging, { recursive: true, force: true });
       throw e;
     } finally {
       for (const r of releases.reverse()) await r().catch(() => {});
     }
-    const entries = await entriesFromDir(staging, { xattrs: 'none' });
+    if (entryTarget) {
+      return commitLayer(
+        this.store,
+        state.layers,
+        entryTarget.entries(),
+        undefined,
+        this.scratch,
+        this.commitOpts(),
+      );
+    }
+    const entries = await entriesFromDir(staging as string, { xattrs: 'none' });
     return commitLayer(this.store, state.layers, entries, staging, this.scratch, this.commitOpts());
   }
 
@@ -1047,13 +1097,12 @@ async function mkdirLikeBuildkit(
   time: number,
   owner: { uid: number; gid: number },
 ): Promise<void> {
-  const { stageDirectory } = await exec();
+  const { stageHostDirectory } = await exec();
   const parts = dir.split('/').filter(Boolean);
   let current = '';
   for (const part of parts) {
     current += `/${part}`;
-    const target = join(staging, current);
-    await stageDirectory(target, view.lstat(current), owner, time);
+    stageHostDirectory(staging, current, view.lstat(current), owner, time);
   }
   // Parents were touched by creating children: restore the existing ones' times.
   for (let i = parts.length; i > 0; i--) {

@@ -1,5 +1,5 @@
 /** Entries in, tar bytes out: an async generator, so content is streamed and memory stays flat. */
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { SlipwayError } from '../errors.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, TYPEFLAG } from './tar-header.js';
 import type { LayerEntry } from './types.js';
@@ -35,11 +35,149 @@ export function clampMtime(mtime: number, sourceDateEpoch: number | undefined): 
   return sourceDateEpoch !== undefined && m > sourceDateEpoch ? Math.floor(sourceDateEpoch) : m;
 }
 
-const SMALL_FILE = 1 << 20;
 /** Headers and small files are gathered into chunks of about this size before they go downstream. */
 const CHUNK = 1 << 18;
 
-async function* fileContent(entry: LayerEntry): AsyncGenerator<Buffer> {
+function changedWhileWriting(entry: LayerEntry, read: number | 'more'): SlipwayError {
+  return new SlipwayError('LAYER', `file changed while writing the layer: ${entry.source}`, {
+    hint: `expected ${entry.size} bytes, read ${read}`,
+  });
+}
+
+function cannotRead(entry: LayerEntry, e: unknown): SlipwayError {
+  return new SlipwayError('LAYER', `cannot read ${entry.source}: ${(e as Error).message}`, { cause: e });
+}
+
+/**
+ * Gathers tar bytes into CHUNK-sized buffers. A small file is read straight into the chunk (one
+ * open, one read, one close, no per-file buffer); only full chunks travel downstream, so a layer of
+ * 10,000 small files is ~40 stream writes instead of ~30,000.
+ */
+class ChunkWriter {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private pos = 0;
+  readonly ready: Buffer[] = [];
+
+  put(bytes: Buffer): void {
+    if (this.pos + bytes.length > this.buf.length) this.flush();
+    if (bytes.length > this.buf.length) {
+      this.ready.push(bytes);
+      return;
+    }
+    bytes.copy(this.buf, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Whether `entry`'s content (plus one byte that proves the file did not grow) fits in a chunk. */
+  fits(size: number): boolean {
+    return size + 1 <= CHUNK;
+  }
+
+  /** Reads the whole file into the chunk; it must be exactly `entry.size` bytes long. */
+  readFile(entry: LayerEntry, path: string): void {
+    if (this.pos + entry.size + 1 > this.buf.length) this.flush();
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw cannotRead(entry, e);
+    }
+    try {
+      let got = 0;
+      const want = entry.size + 1;
+      for (;;) {
+        const n = readSync(fd, this.buf, this.pos + got, want - got, null);
+        if (n === 0) break;
+        got += n;
+        if (got === want) throw changedWhileWriting(entry, 'more');
+      }
+      if (got !== entry.size) throw changedWhileWriting(entry, got);
+    } catch (e) {
+      if (e instanceof SlipwayError) throw e;
+      throw cannotRead(entry, e);
+    } finally {
+      closeSync(fd);
+    }
+    this.pos += entry.size;
+  }
+
+  flush(): void {
+    if (this.pos === 0) return;
+    this.ready.push(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.pos = 0;
+  }
+}
+
+async function* streamFile(entry: LayerEntry, path: string): AsyncGenerator<Buffer> {
+  let seen = 0;
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      seen += chunk.length;
+      if (seen > entry.size) break;
+      yield chunk;
+    }
+  } catch (e) {
+    throw cannotRead(entry, e);
+  } finally {
+    stream.destroy();
+  }
+  if (seen !== entry.size) throw changedWhileWriting(entry, seen > entry.size ? 'more' : seen);
+}
+
+/** The tar stream for `entries`, in the order given (callers sort; `entriesFromDir` already does). */
+export async function* tarStream(
+  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
+  opts: TarWriteOptions = {},
+): AsyncGenerator<Buffer> {
+  const out = new ChunkWriter();
+  const one = async function* (entry: LayerEntry): AsyncGenerator<Buffer> {
+    const large = writeEntry(entry, out, opts);
+    if (out.ready.length > 0) yield* out.ready.splice(0);
+    if (large !== undefined) {
+      yield* streamFile(entry, large);
+      out.put(padding(entry.size));
+    }
+  };
+  // A plain array is walked without an await per entry.
+  if (Symbol.iterator in entries) {
+    for (const entry of entries) yield* one(entry);
+  } else {
+    for await (const entry of entries) yield* one(entry);
+  }
+  out.put(END_OF_ARCHIVE);
+  out.flush();
+  yield* out.ready.splice(0);
+}
+
+/**
+ * Puts one entry's header and (unless it is a large file) content and padding into `out`.
+ * Returns the path to stream a large file's content from; `out` is flushed before it.
+ */
+function writeEntry(entry: LayerEntry, out: ChunkWriter, opts: TarWriteOptions): string | undefined {
+  checkEntryPath(entry.path);
+  const isFile = entry.type === 'file';
+  const isLink = entry.type === 'symlink' || entry.type === 'hardlink';
+  if (isLink && !entry.linkTarget) {
+    throw new SlipwayError('LAYER', `layer entry ${entry.path}: ${entry.type} without a target`);
+  }
+  const isDevice = entry.type === 'char' || entry.type === 'block';
+  const blocks = encodeHeader({
+    name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
+    typeflag: TYPEFLAG_OF[entry.type],
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: isFile ? entry.size : 0,
+    mtime: clampMtime(entry.mtime, opts.sourceDateEpoch),
+    linkname: isLink ? entry.linkTarget : '',
+    devmajor: isDevice ? (entry.devMajor ?? 0) : 0,
+    devminor: isDevice ? (entry.devMinor ?? 0) : 0,
+    ...(entry.xattrs ? { xattrs: entry.xattrs } : {}),
+  });
+  for (const b of blocks) out.put(b);
+  if (!isFile) return undefined;
   if (entry.source === undefined) {
     const content = entry.content ?? Buffer.alloc(0);
     if (content.length !== entry.size) {
@@ -48,96 +186,13 @@ async function* fileContent(entry: LayerEntry): AsyncGenerator<Buffer> {
         `layer entry ${entry.path}: content is ${content.length} bytes, size says ${entry.size}`,
       );
     }
-    if (content.length > 0) yield content;
-    return;
+    out.put(content);
+  } else if (out.fits(entry.size)) {
+    out.readFile(entry, entry.source);
+  } else {
+    out.flush();
+    return entry.source;
   }
-  if (entry.size <= SMALL_FILE) {
-    // One read for a small file: streaming it costs more in thread-pool hops than the bytes.
-    let content: Buffer;
-    try {
-      content = readFileSync(entry.source);
-    } catch (e) {
-      throw new SlipwayError('LAYER', `cannot read ${entry.source}: ${(e as Error).message}`, { cause: e });
-    }
-    if (content.length !== entry.size) {
-      throw new SlipwayError('LAYER', `file changed while writing the layer: ${entry.source}`, {
-        hint: `expected ${entry.size} bytes, read ${content.length}`,
-      });
-    }
-    if (content.length > 0) yield content;
-    return;
-  }
-  let seen = 0;
-  const stream = createReadStream(entry.source, { highWaterMark: 1 << 20 });
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      seen += chunk.length;
-      if (seen > entry.size) break;
-      yield chunk;
-    }
-  } catch (e) {
-    throw new SlipwayError('LAYER', `cannot read ${entry.source}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    stream.destroy();
-  }
-  if (seen !== entry.size) {
-    throw new SlipwayError('LAYER', `file changed while writing the layer: ${entry.source}`, {
-      hint: `expected ${entry.size} bytes, read ${seen > entry.size ? 'more' : seen}`,
-    });
-  }
-}
-
-/** The tar stream for `entries`, in the order given (callers sort; `entriesFromDir` already does). */
-export async function* tarStream(
-  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
-  opts: TarWriteOptions = {},
-): AsyncGenerator<Buffer> {
-  // Thousands of 512-byte headers would each cross the stream machinery alone: batch them.
-  let batch: Buffer[] = [];
-  let batched = 0;
-  for await (const chunk of unbatched(entries, opts)) {
-    batch.push(chunk);
-    batched += chunk.length;
-    if (batched >= CHUNK) {
-      yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-      batch = [];
-      batched = 0;
-    }
-  }
-  if (batched > 0) yield Buffer.concat(batch, batched);
-}
-
-async function* unbatched(
-  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
-  opts: TarWriteOptions,
-): AsyncGenerator<Buffer> {
-  for await (const entry of entries) {
-    checkEntryPath(entry.path);
-    const isFile = entry.type === 'file';
-    const isLink = entry.type === 'symlink' || entry.type === 'hardlink';
-    if (isLink && !entry.linkTarget) {
-      throw new SlipwayError('LAYER', `layer entry ${entry.path}: ${entry.type} without a target`);
-    }
-    const isDevice = entry.type === 'char' || entry.type === 'block';
-    const blocks = encodeHeader({
-      name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
-      typeflag: TYPEFLAG_OF[entry.type],
-      mode: entry.mode,
-      uid: entry.uid,
-      gid: entry.gid,
-      size: isFile ? entry.size : 0,
-      mtime: clampMtime(entry.mtime, opts.sourceDateEpoch),
-      linkname: isLink ? entry.linkTarget : '',
-      devmajor: isDevice ? (entry.devMajor ?? 0) : 0,
-      devminor: isDevice ? (entry.devMinor ?? 0) : 0,
-      ...(entry.xattrs ? { xattrs: entry.xattrs } : {}),
-    });
-    for (const b of blocks) yield b;
-    if (isFile) {
-      yield* fileContent(entry);
-      const pad = padding(entry.size);
-      if (pad.length > 0) yield pad;
-    }
-  }
-  yield END_OF_ARCHIVE;
+  out.put(padding(entry.size));
+  return undefined;
 }

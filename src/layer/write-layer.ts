@@ -22,16 +22,31 @@ function hashTap(hash: Hash, count?: { bytes: number }): Transform {
 }
 
 /** Determinism needs one order; an unsorted or duplicated stream is a caller bug, so it fails loudly. */
-async function* inOrder(entries: AsyncIterable<LayerEntry>): AsyncGenerator<LayerEntry> {
+function orderCheck(): (e: LayerEntry) => void {
   let prev: Buffer | undefined;
-  for await (const e of entries) {
+  return (e) => {
     const key = Buffer.from(e.path, 'utf8');
     if (prev !== undefined && Buffer.compare(prev, key) >= 0) {
       throw new SlipwayError('LAYER', `layer entries are not in sorted order at ${e.path}`);
     }
     prev = key;
+  };
+}
+
+async function* inOrder(entries: AsyncIterable<LayerEntry>): AsyncGenerator<LayerEntry> {
+  const check = orderCheck();
+  for await (const e of entries) {
+    check(e);
     yield e;
   }
+}
+
+/** An array is sorted here, and checked for duplicates, before any byte is written. */
+function sortedArray(entries: LayerEntry[]): LayerEntry[] {
+  const sorted = sortByPath([...entries], (e) => e.path);
+  const check = orderCheck();
+  for (const e of sorted) check(e);
+  return sorted;
 }
 
 export async function writeLayer(
@@ -41,14 +56,7 @@ export async function writeLayer(
 ): Promise<LayerBlob> {
   const compression = opts.compression ?? 'gzip';
   const oci = opts.oci ?? true;
-  const source = Array.isArray(entries)
-    ? inOrder(
-        Readable.from(
-          sortByPath([...entries], (e) => e.path),
-          { objectMode: true },
-        ),
-      )
-    : inOrder(entries);
+  const source = Array.isArray(entries) ? sortedArray(entries) : inOrder(entries);
   if (
     opts.sourceDateEpoch !== undefined &&
     !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type CopySpec, copyInto, layeredView } from '../../../src/build/copy.js';
+import { DirectoryTarget, EntryTarget } from '../../../src/build/copy-target.js';
+import type { LayerEntry } from '../../../src/layer/types.js';
+import { entriesFromDir } from '../../../src/layer/walk.js';
+
+// The entry target must describe exactly the layer the staging directory would give.
+let scratch = '';
+let context = '';
+
+function spec(sources: string[], dest: string, extra: Partial<CopySpec> = {}): CopySpec {
+  return {
+    sources,
+    dest,
+    workdir: '/',
+    excludes: [],
+    parents: false,
+    createdDirTime: 1_700_000_000,
+    instruction: 'COPY',
+    ...extra,
+  };
+}
+
+/** Entries as a user compares layers; a directory's mtime is "now" on both sides only to the second. */
+function comparable(entries: LayerEntry[], nowDirs: Set<string>): object[] {
+  return entries.map((e) => {
+    const { source: _source, ...rest } = e;
+    return nowDirs.has(e.path) ? { ...rest, mtime: 'now' } : rest;
+  });
+}
+
+async function both(specs: CopySpec[]): Promise<{ fromDir: LayerEntry[]; fromEntries: LayerEntry[] }> {
+  const staging = mkdtempSync(join(scratch, 'staging-'));
+  const dirTarget = new DirectoryTarget(staging);
+  const entryTarget = new EntryTarget();
+  const view = layeredView([]);
+  const match = (pattern: string, name: string) => pattern === name;
+  for (const s of specs) {
+    await copyInto(s, { root: context, resetOwnership: true }, view, dirTarget, match);
+    await copyInto(s, { root: context, resetOwnership: true }, view, entryTarget, match);
+  }
+  return { fromDir: await entriesFromDir(staging, { xattrs: 'none' }), fromEntries: entryTarget.entries() };
+}
+
+describe('COPY targets: recorded entries equal the staged directory', () => {
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'slipway-copy-target-'));
+    context = join(scratch, 'ctx');
+    mkdirSync(join(context, 'app/sub/deep'), { recursive: true });
+    writeFileSync(join(context, 'app/main.py'), 'print("hi")\n');
+    writeFileSync(join(context, 'app/sub/a.txt'), 'a');
+    writeFileSync(join(context, 'app/sub/deep/b.txt'), 'bb');
+    writeFileSync(join(context, 'tool'), '#!/bin/sh\n');
+    chmodSync(join(context, 'tool'), 0o4755);
+    linkSync(join(context, 'app/sub/a.txt'), join(context, 'app/a-link.txt'));
+    symlinkSync('main.py', join(context, 'app/entry.py'));
+    for (const p of [
+      'app/main.py',
+      'app/sub/a.txt',
+      'app/sub/deep/b.txt',
+      'tool',
+      'app/sub/deep',
+      'app/sub',
+      'app',
+    ]) {
+      utimesSync(join(context, p), 1_600_000_000, 1_600_000_000);
+    }
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('copies a tree with hardlinks, symlinks and a setuid file into a new directory', async () => {
+    const { fromDir, fromEntries } = await both([spec(['app', 'tool'], '/srv/')]);
+    assert.deepEqual(comparable(fromEntries, new Set(['srv'])), comparable(fromDir, new Set(['srv'])));
+    const tool = fromEntries.find((e) => e.path === 'srv/tool');
+    assert.equal(tool?.mode, 0o4755, 'the owner change must not clear setuid');
+    // The first name in tar order carries the content; later names of the inode link to it.
+    const second = fromEntries.find((e) => e.path === 'srv/sub/a.txt');
+    assert.equal(second?.type, 'hardlink');
+    assert.equal(second?.linkTarget, 'srv/a-link.txt');
+  });
+
+  it('replaces what an earlier source wrote, as the directory does', async () => {
+    const { fromDir, fromEntries } = await both([spec(['app'], '/srv'), spec(['tool'], '/srv/sub')]);
+    assert.deepEqual(
+      comparable(fromEntries, new Set(['srv', 'srv/sub'])),
+      comparable(fromDir, new Set(['srv', 'srv/sub'])),
+    );
+    assert.equal(fromEntries.find((e) => e.path === 'srv/sub')?.type, 'file');
+    assert.ok(!fromEntries.some((e) => e.path.startsWith('srv/sub/')));
+  });
+
+  it('applies --chown and --chmod the same way', async () => {
+    const s = spec(['app'], '/opt/app', {
+      chown: { uid: 1000, gid: 1000 },
+      chmod: (_mode, isDir) => (isDir ? 0o750 : 0o640),
+    });
+    const { fromDir, fromEntries } = await both([s]);
+    const now = new Set(['opt']);
+    assert.deepEqual(comparable(fromEntries, now), comparable(fromDir, now));
+    assert.ok(fromEntries.every((e) => e.uid === 1000 || e.path === 'opt'));
+  });
+});
