@@ -249,7 +249,6 @@ export async function copyInto(
   }
 }
 
-
 type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz';
 
 /** Recognizes what Docker's ADD unpacks by its first bytes (never by the file name). */

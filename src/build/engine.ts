@@ -41,10 +41,9 @@ import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './confi
 import type { ImageView, KnownTree, SourceStat, SourceTree } from './copy.js';
 import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
-import type { OutputSpec } from './output.js';
-import { imageLayers } from './rootfs.js';
+import type { OutputSpec, SecretSource } from './flags.js';
+import { imageLayers } from './image-layers.js';
 import { RunFailed } from './run-failed.js';
-import type { SecretSource } from './run-mounts.js';
 
 export interface BuildOptions {
   root: string;

@@ -8,13 +8,7 @@ import { mountOverlay, unmount } from '../runtime/overlay.js';
 import type { ExtraMount } from '../runtime/spec.js';
 import { tempName } from '../store/fsutil.js';
 import { FileLock } from '../store/lock.js';
-
-/** `build --secret id=…,src=…|env=…`: where a secret's bytes come from. Never in a key, layer or log. */
-export interface SecretSource {
-  id: string;
-  src?: string;
-  env?: string;
-}
+import type { SecretSource } from './flags.js';
 
 export interface MountContext {
   root: string;
@@ -32,28 +26,6 @@ export interface PreparedMounts {
   env: string[];
   files: Array<{ path: string; content: Buffer; mode: number }>;
   release(): Promise<void>;
-}
-
-/** Parses `--secret` values as docker buildx does: `id=x,src=path`, `id=x,env=VAR`, `type=file|env`. */
-export function parseSecretFlag(spec: string): SecretSource {
-  const out: { id?: string; src?: string; env?: string; type?: string } = {};
-  for (const field of spec.split(',')) {
-    const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? '' : field.slice(eq + 1);
-    if (key === 'id') out.id = value;
-    else if (key === 'src' || key === 'source') out.src = value;
-    else if (key === 'env') out.env = value;
-    else if (key === 'type') out.type = value;
-    else throw new SlipwayError('USAGE', `unexpected key '${key}' in '${spec}'`);
-  }
-  if (!out.id) throw new SlipwayError('USAGE', `secret "${spec}": an id is required`);
-  if (out.type === 'env' && !out.env) out.env = out.src ?? out.id;
-  if (!out.src && !out.env) {
-    if (process.env[out.id] !== undefined) out.env = out.id;
-    else out.src = out.id;
-  }
-  return { id: out.id, ...(out.src ? { src: out.src } : {}), ...(out.env ? { env: out.env } : {}) };
 }
 
 /** Turns RUN --mount options into runtime mounts, env and files; `release` undoes what it set up. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { imageLayers } from '../build/rootfs.js';
+import { imageLayers } from '../build/image-layers.js';
 import { SlipwayError } from '../errors.js';
 import type { ContainerConfig } from '../image/types.js';
 import { Store } from '../store/store.js';

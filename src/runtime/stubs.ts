@@ -138,13 +138,16 @@ function removeStubs(rootfs: string, paths: readonly string[]): string[] {
   return removed;
 }
 
-/** Nanosecond-exact (Node's utimes goes through a double); `touch` keeps every digit. */
+/**
+ * Nanosecond-exact. Node's utimes goes through a double, which is exact for the whole-second times
+ * unpacked layers have; when the result differs, `touch` (which keeps every digit) sets it.
+ */
 function restoreTimes(path: string, atimeNs: bigint, mtimeNs: bigint): void {
+  utimesSync(path, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
+  const now = lstatSync(path, { bigint: true });
+  if (now.atimeNs === atimeNs && now.mtimeNs === mtimeNs) return;
   const stamp = (ns: bigint) =>
     `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
-  const a = spawnSync('touch', ['-c', '-a', '-d', stamp(atimeNs), path]);
-  const m = spawnSync('touch', ['-c', '-m', '-d', stamp(mtimeNs), path]);
-  if (a.status !== 0 || m.status !== 0) {
-    utimesSync(path, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
-  }
+  spawnSync('touch', ['-c', '-a', '-d', stamp(atimeNs), path]);
+  spawnSync('touch', ['-c', '-m', '-d', stamp(mtimeNs), path]);
 }

@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import { build } from '../../build/engine.js';
-import { parseOutputFlag } from '../../build/output.js';
-import { parseSecretFlag } from '../../build/run-mounts.js';
+import { parseOutputFlag, parseSecretFlag } from '../../build/flags.js';
 import { SlipwayError } from '../../errors.js';
 import { ProgressReporter } from '../../progress/events.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
