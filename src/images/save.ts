@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { digestHex } from '../image/digest.js';
+import { digestHex, sha256Digest } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
 import {
   familiarName,
@@ -87,11 +87,48 @@ function json(v: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(v)}\n`);
 }
 
+const DOCKER_LAYER_TYPE: Record<string, string> = {
+  [MediaType.ociLayer]: MediaType.dockerLayer,
+  [MediaType.ociLayerGzip]: MediaType.dockerLayerGzip,
+  [MediaType.dockerLayer]: MediaType.dockerLayer,
+  [MediaType.dockerLayerGzip]: MediaType.dockerLayerGzip,
+};
+
+/**
+ * The image's manifest in Docker's schema 2 media types (what `save` writes), or undefined when
+ * it already is one or has a layer Docker's types cannot name (zstd): then it is kept verbatim.
+ */
+export function dockerManifest(manifest: Manifest): Buffer | undefined {
+  if (manifest.mediaType === MediaType.dockerManifest) return undefined;
+  const layers = manifest.layers.map((l) => {
+    const mediaType = DOCKER_LAYER_TYPE[l.mediaType];
+    return mediaType ? { mediaType, size: l.size, digest: l.digest } : undefined;
+  });
+  if (layers.some((l) => l === undefined)) return undefined;
+  return Buffer.from(
+    JSON.stringify(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.dockerManifest,
+        config: {
+          mediaType: MediaType.dockerConfig,
+          size: manifest.config.size,
+          digest: manifest.config.digest,
+        },
+        layers,
+      },
+      null,
+      3,
+    ),
+  );
+}
+
 /**
  * The members of a `docker save` archive as Docker 25+ writes it: an OCI layout (oci-layout, index.json,
  * blobs/sha256/*) that also carries the legacy manifest.json and repositories, so both old (manifest.json)
- * and new (index.json) loaders read it. Stored blobs go in verbatim: the manifest keeps its digest and the
- * config its image ID. `oci` leaves out the Docker files.
+ * and new (index.json) loaders read it. Config and layer blobs go in verbatim (the image ID is the same);
+ * `docker` describes them in Docker's schema 2 media types, `oci` keeps the stored manifest and leaves
+ * out the Docker files.
  */
 async function archiveMembers(
   store: Store,
@@ -118,13 +155,16 @@ async function archiveMembers(
   };
   for (const item of items) {
     const { manifest } = item;
-    await addBlob(item.record.manifestDigest, item.manifestBytes);
+    const converted = format === 'docker' ? dockerManifest(manifest) : undefined;
+    const manifestBytes = converted ?? item.manifestBytes;
+    const manifestDigest = converted ? sha256Digest(converted) : item.record.manifestDigest;
+    await addBlob(manifestDigest, manifestBytes);
     await addBlob(manifest.config.digest, await store.readBlob(manifest.config.digest));
     for (const l of manifest.layers) await addBlob(l.digest);
     const desc = {
-      mediaType: manifest.mediaType ?? MediaType.ociManifest,
-      digest: item.record.manifestDigest,
-      size: item.manifestBytes.length,
+      mediaType: converted ? MediaType.dockerManifest : (manifest.mediaType ?? MediaType.ociManifest),
+      digest: manifestDigest,
+      size: manifestBytes.length,
     };
     if (item.tags.length === 0) index.manifests.push(desc);
     for (const t of item.tags) {

@@ -11,7 +11,11 @@ export interface CliResult {
 }
 
 /** Runs the real, bundled CLI as a user would. */
-export function slipway(root: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+export function slipway(
+  root: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin/slipway.js'), '--root', root, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
@@ -46,10 +50,30 @@ export function busyboxTarball(): string | undefined {
     return undefined;
   }
   chmodSync(join(root, 'bin/busybox'), 0o755);
-  for (const applet of ['sh', 'ls', 'cat', 'echo', 'id', 'mkdir', 'true', 'false', 'env', 'pwd', 'touch', 'rm', 'stat', 'wc', 'sleep', 'httpd']) {
+  for (const applet of [
+    'sh',
+    'ls',
+    'cat',
+    'echo',
+    'id',
+    'mkdir',
+    'true',
+    'false',
+    'env',
+    'pwd',
+    'touch',
+    'rm',
+    'stat',
+    'wc',
+    'sleep',
+    'httpd',
+  ]) {
     symlinkSync('busybox', join(root, 'bin', applet));
   }
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
+  writeFileSync(
+    join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n',
+  );
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n');
   const tar = join(dir, 'busybox.tar');
   const r = spawnSync('tar', ['--numeric-owner', '-C', root, '-cf', tar, '.']);

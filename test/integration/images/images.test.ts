@@ -336,11 +336,24 @@ test('save: Docker 25+ archive members; skopeo and podman read it; load round tr
   const file = join(dir, 'img.tar');
   assert.equal(ok(root, ['save', '-o', file, 'python-docker']), '');
   const hex = (d: string) => `blobs/sha256/${d.slice(7)}`;
+  // Docker media types on save: the same config and layer blobs under a schema 2 manifest.
+  const index = JSON.parse(execFileSync('tar', ['-xOf', file, 'index.json'], { encoding: 'utf8' }));
+  const saved0 = index.manifests[0] as { mediaType: string; digest: string };
+  assert.equal(saved0.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  const dockerManifest = JSON.parse(
+    execFileSync('tar', ['-xOf', file, hex(saved0.digest)], { encoding: 'utf8' }),
+  );
+  assert.equal(dockerManifest.config.mediaType, 'application/vnd.docker.container.image.v1+json');
+  assert.equal(dockerManifest.config.digest, img.id);
+  assert.deepEqual(
+    dockerManifest.layers.map((l: { mediaType: string; digest: string }) => [l.mediaType, l.digest]),
+    img.layerBlobs.map((d) => ['application/vnd.docker.image.rootfs.diff.tar.gzip', d]),
+  );
   const members = execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n');
   assert.deepEqual(members, [
     'blobs/',
     'blobs/sha256/',
-    ...[img.id, img.manifestDigest, ...img.layerBlobs].map(hex).sort(),
+    ...[img.id, saved0.digest, ...img.layerBlobs].map(hex).sort(),
     'index.json',
     'manifest.json',
     'oci-layout',
@@ -364,7 +377,7 @@ test('save: Docker 25+ archive members; skopeo and podman read it; load round tr
   assert.equal(ok(fresh, ['images', '--no-trunc', '-q']), `${img.id}\n`);
   assert.equal(
     ok(fresh, ['inspect', '--format', '{{index .RepoDigests 0}}', 'python-docker']),
-    `python-docker@${img.manifestDigest}\n`,
+    `python-docker@${saved0.digest}\n`,
   );
   // stdin, quiet, and an ID-only save.
   const viaStdin = tempDir('images-load2');
