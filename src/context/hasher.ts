@@ -33,17 +33,18 @@ export interface HasherStats {
   bytesRead: number;
 }
 
-/** Records as loaded: a key index into one buffer of fixed-size records. */
+/** Records as loaded: keys in file order over one buffer of fixed-size records. */
 interface LoadedTable {
-  /** Ends in `/`; keys of `index` are absolute paths with this prefix removed (short keys hash fast). */
+  /** Ends in `/`; keys are absolute paths with this prefix removed. */
   prefix: string;
-  index: Map<string, number>;
+  /** Walk order when the cache was written by a full walk, so lookups are mostly sequential. */
+  keys: string[];
   nums: Float64Array;
   bytes: Buffer;
 }
 
 function emptyTable(): LoadedTable {
-  return { prefix: '/', index: new Map(), nums: new Float64Array(0), bytes: Buffer.alloc(0) };
+  return { prefix: '/', keys: [], nums: new Float64Array(0), bytes: Buffer.alloc(0) };
 }
 
 function decodeCache(buf: Buffer): LoadedTable {
@@ -64,11 +65,9 @@ function decodeCache(buf: Buffer): LoadedTable {
     bytes = Buffer.alloc(count * RECORD);
     buf.copy(bytes, 0, recordsAt);
   }
-  const index = new Map<string, number>();
-  for (let i = 0; i < count; i++) index.set(keys[i] as string, i);
   return {
     prefix,
-    index,
+    keys,
     nums: new Float64Array(bytes.buffer, bytes.byteOffset, count * F64_PER_RECORD),
     bytes,
   };
@@ -98,12 +97,33 @@ export class ContextHasher {
   /** Loaded records used since open (by table index), for `save({ prune: true })`. */
   private readonly used: Uint8Array;
   private dirty = false;
+  /** Where the next lookup most likely is: the walk visits files in the order the cache holds them. */
+  private cursor = 0;
+  /** Key → record, built only when a lookup misses the cursor (100k Map inserts cost ~60 ms). */
+  private index: Map<string, number> | undefined;
+  /** Records in the order this session first used them (loaded index, or fresh absolute path): the next file's order. */
+  private readonly visits: Array<number | string> = [];
 
   private constructor(
     readonly cacheFile: string,
     private readonly table: LoadedTable,
   ) {
-    this.used = new Uint8Array(table.index.size);
+    this.used = new Uint8Array(table.keys.length);
+  }
+
+  private lookup(key: string): number | undefined {
+    const c = this.cursor;
+    if (this.table.keys[c] === key) {
+      this.cursor = c + 1;
+      return c;
+    }
+    if (!this.index) {
+      this.index = new Map();
+      this.table.keys.forEach((k, i) => this.index?.set(k, i));
+    }
+    const i = this.index.get(key);
+    if (i !== undefined) this.cursor = i + 1;
+    return i;
   }
 
   /** Loads the cache; a missing, corrupt or other-format cache file just means starting empty. */
@@ -134,7 +154,7 @@ export class ContextHasher {
     }
     const pre = this.table.prefix;
     if (!absPath.startsWith(pre)) return undefined;
-    return this.loadedDigest(this.table.index.get(absPath.slice(pre.length)), entry);
+    return this.loadedDigest(this.lookup(absPath.slice(pre.length)), entry);
   }
 
   /** cachedDigest for `<dir>/<rel>`, skipping the path concatenation when `dir/` is the table's prefix. */
@@ -144,13 +164,14 @@ export class ContextHasher {
       this.table.prefix.length === dir.length + 1 &&
       this.table.prefix.startsWith(dir)
     ) {
-      return this.loadedDigest(this.table.index.get(rel), entry);
+      return this.loadedDigest(this.lookup(rel), entry);
     }
     return this.cachedDigest(`${dir}/${rel}`, entry);
   }
 
   private loadedDigest(i: number | undefined, entry: ContextEntry): string | undefined {
     if (i === undefined || !sameStat(this.table.nums, i * F64_PER_RECORD, entry)) return undefined;
+    if (this.used[i] === 0) this.visits.push(i);
     this.used[i] = 1;
     this.stats.hits++;
     const at = i * RECORD + DIGEST_AT;
@@ -176,6 +197,7 @@ export class ContextHasher {
       );
     }
     const racy = entry.mtimeMs >= startedMs - RACY_WINDOW_MS ? 1 : 0;
+    if (!this.fresh.has(absPath)) this.visits.push(absPath);
     this.fresh.set(absPath, {
       nums: [entry.size, entry.mtimeMs, entry.ino, entry.dev, entry.mode, racy],
       digest,
@@ -239,18 +261,26 @@ export class ContextHasher {
   }
 
   private encode(prune: boolean): Buffer {
-    const abs: string[] = [];
-    const loadedIdx: number[] = [];
     const pre = this.table.prefix;
-    for (const [k, i] of this.table.index) {
-      if (!this.fresh.has(pre + k) && (!prune || this.used[i] === 1)) {
-        abs.push(pre + k);
-        loadedIdx.push(i);
+    const abs: string[] = [];
+    const sources: Array<number | NewRecord> = [];
+    for (const v of this.visits) {
+      if (typeof v === 'number') {
+        abs.push(pre + this.table.keys[v]);
+        sources.push(v);
+      } else {
+        abs.push(v);
+        sources.push(this.fresh.get(v) as NewRecord);
       }
     }
-    const loadedCount = abs.length;
-    // Records hashed in this session were all used.
-    for (const k of this.fresh.keys()) abs.push(k);
+    if (!prune) {
+      for (const [i, k] of this.table.keys.entries()) {
+        if (this.used[i] === 0 && !this.fresh.has(pre + k)) {
+          abs.push(pre + k);
+          sources.push(i);
+        }
+      }
+    }
     const prefix = commonDir(abs);
     const keys = abs.map((k) => k.slice(prefix.length));
     const prefixBlock = Buffer.from(prefix, 'utf8');
@@ -266,12 +296,11 @@ export class ContextHasher {
     keyBlock.copy(out, keysAt);
     for (let j = 0; j < keys.length; j++) {
       const at = recordsAt + j * RECORD;
-      if (j < loadedCount) {
-        const i = loadedIdx[j] as number;
-        this.table.bytes.copy(out, at, i * RECORD, (i + 1) * RECORD);
+      const r = sources[j] as number | NewRecord;
+      if (typeof r === 'number') {
+        this.table.bytes.copy(out, at, r * RECORD, (r + 1) * RECORD);
         continue;
       }
-      const r = this.fresh.get(abs[j] as string) as NewRecord;
       for (let n = 0; n < r.nums.length; n++) out.writeDoubleLE(r.nums[n] as number, at + n * 8);
       r.digest.copy(out, at + DIGEST_AT);
     }
