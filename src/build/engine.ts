@@ -383,7 +383,9 @@ class Engine {
     return {
       key: cacheKey({
         parent: '',
-        op: `FROM ${record.manifestDigest}`,
+        // The image ID (config digest, which fixes every diff_id): the same image keys the same
+        // after save/load or a push in other media types, though its manifest digest differs.
+        op: `FROM ${record.id}`,
         args: {},
         inputs: [],
         platform: formatPlat(platform),
@@ -820,7 +822,7 @@ class Engine {
         `COPY --from=${from}: no stage or image named "${from}" (image not in the local store)`,
       );
     }
-    return { key: record.manifestDigest, layers: await imageLayers(this.store, record) };
+    return { key: record.id, layers: await imageLayers(this.store, record) };
   }
 
   private async executeCopy(
