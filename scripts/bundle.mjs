@@ -7,7 +7,8 @@ import { build } from 'esbuild';
 rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  // The container supervisor is its own small entry (a detached process that needs no CLI code).
+  entryPoints: { main: 'src/cli/main.ts', supervise: 'src/containers/supervise.ts' },
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,

@@ -48,13 +48,6 @@ export function requireArgs(verb: string, args: readonly unknown[], min: number)
   }
 }
 
-/** `-it` reads keystrokes from our terminal; Docker refuses it (exit 1) when stdin is not one. */
-export function refuseTerminalInput(ctx: CliContext, tty: boolean, interactive: boolean): boolean {
-  if (!tty || !interactive || process.stdin.isTTY) return false;
-  ctx.err('the input device is not a TTY\n');
-  return true;
-}
-
 /**
  * A foreground container: its log streamed to our stdout/stderr until it exits, SIGINT/SIGTERM
  * forwarded to it (Docker's sig-proxy, non-TTY only); an --rm container is removed after. With -t

@@ -1,8 +1,5 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { SlipwayError } from '../errors.js';
 import { isMounted, unmount } from '../runtime/overlay.js';
 import { OciRuntime } from '../runtime/runc.js';
@@ -11,39 +8,10 @@ import { type PublishSpec, parseExposeKeys, signalNumber } from './options.js';
 import { allocatePorts } from './ports.js';
 import { isSameProcess, processStartTime } from './proc.js';
 import type { TerminalSize } from './pty.js';
+import { type PendingSupervisor, prepareSupervisor } from './supervisor-launch.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { removeContainerFiles } from './remove.js';
 import { type ContainerStore, RUNC_STATE_ROOT } from './store.js';
-import type { ReadyMessage } from './supervisor.js';
-
-/** The hidden CLI verb the supervisor runs as: `slipway --root R container __supervise <id>`. */
-export const SUPERVISE_ARGS = ['container', '__supervise'] as const;
-
-/** A container that could not start, with Docker's exit status for it (125/126/127). */
-export class StartError extends SlipwayError {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super('CONTAINER', message);
-  }
-}
-
-/** bin/slipway.js of this checkout, found upward from the running module (bundled or tsc output). */
-export function cliEntry(): string {
-  const override = process.env.SLIPWAY_CLI;
-  if (override) return override;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'bin', 'slipway.js');
-    if (existsSync(candidate) && existsSync(join(dir, 'package.json'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new SlipwayError(
-    'RUNTIME',
-    'cannot find bin/slipway.js to start the container supervisor (set SLIPWAY_CLI)',
-  );
-}
 
 let runtimeSingleton: OciRuntime | undefined;
 export function containerRuntime(): OciRuntime {
@@ -143,70 +111,31 @@ export interface StartOptions {
   stdinFromUs: boolean;
   /** The client's terminal size, for a `-t` container. */
   terminalSize?: TerminalSize;
+  /** A supervisor spawned ahead of time (see prepareSupervisor); one is spawned here otherwise. */
+  supervisor?: PendingSupervisor;
 }
 
 /**
- * Starts a created or exited container: publishes ports (failing early when one is taken), then spawns
- * the detached supervisor and waits for it to report the container started (or why it could not).
+ * Starts a created or exited container: publishes ports (failing early when one is taken), then hands
+ * it to a detached supervisor and waits for it to report the container started (or why it could not).
  */
 export async function startContainer(
   cs: ContainerStore,
   rec: ContainerRecord,
   opts: StartOptions,
 ): Promise<void> {
-  const ports = await allocatePorts(publishRequests(rec), `${rec.name} (${rec.id})`);
-  await cs.update(rec.id, (r) => {
-    r.state.ports = ports;
-    r.state.error = '';
-  });
-  const p = cs.paths(rec.id);
-  const logFd = openSync(p.supervisorLog, 'a');
-  const args = [cliEntry(), '--root', cs.root, ...SUPERVISE_ARGS, rec.id];
-  if (opts.attached) args.push('--attached');
-  if (opts.stdinFromUs) args.push('--stdin');
-  if (opts.terminalSize) args.push('--tty-size', `${opts.terminalSize.cols}x${opts.terminalSize.rows}`);
-  let child: ReturnType<typeof spawn>;
+  const supervisor = opts.supervisor ?? prepareSupervisor(cs.root, opts);
   try {
-    child = spawn(process.execPath, args, {
-      detached: true,
-      cwd: '/',
-      stdio: [opts.stdinFromUs ? 'inherit' : 'ignore', logFd, logFd, 'pipe'],
+    const ports = await allocatePorts(publishRequests(rec), `${rec.name} (${rec.id})`);
+    await cs.update(rec.id, (r) => {
+      r.state.ports = ports;
+      r.state.error = '';
     });
-  } finally {
-    closeSync(logFd);
+  } catch (e) {
+    supervisor.cancel();
+    throw e;
   }
-  const msg = await new Promise<ReadyMessage>((resolve) => {
-    let text = '';
-    const ready = child.stdio[3];
-    const finish = (m: ReadyMessage) => {
-      resolve(m);
-    };
-    child.once('error', (e) =>
-      finish({ ok: false, error: `cannot start supervisor: ${e.message}`, exitCode: 125 }),
-    );
-    ready?.on('data', (b: Buffer) => {
-      text += b.toString('utf8');
-      const nl = text.indexOf('\n');
-      if (nl !== -1) {
-        try {
-          finish(JSON.parse(text.slice(0, nl)) as ReadyMessage);
-        } catch {
-          finish({ ok: false, error: `supervisor said: ${text}`, exitCode: 125 });
-        }
-      }
-    });
-    ready?.on('error', () => {});
-    child.once('exit', (code) =>
-      finish({
-        ok: false,
-        error: `container supervisor exited (${code}) before the container started; see ${p.supervisorLog}`,
-        exitCode: 125,
-      }),
-    );
-  });
-  child.stdio[3]?.destroy();
-  child.unref();
-  if (!msg.ok) throw new StartError(msg.error ?? 'container failed to start', msg.exitCode ?? 125);
+  await supervisor.go(cs, rec, opts);
 }
 
 /** Polls until the container is no longer running and its supervisor finished cleaning up. */

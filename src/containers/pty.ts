@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { CliContext } from '../cli/context.js';
 import { SlipwayError } from '../errors.js';
 import { tempName } from '../store/fsutil.js';
 
@@ -86,10 +87,9 @@ export function readTerminalSize(path: string): TerminalSize | undefined {
   return undefined;
 }
 
-export function parseTerminalSize(text: string): TerminalSize | undefined {
-  const m = /^(\d+)x(\d+)$/.exec(text);
-  if (!m) return undefined;
-  const cols = Number(m[1]);
-  const rows = Number(m[2]);
-  return cols > 0 && rows > 0 ? { cols, rows } : undefined;
+/** `-it` reads keystrokes from our terminal; Docker refuses it (exit 1) when stdin is not one. */
+export function refuseTerminalInput(ctx: CliContext, tty: boolean, interactive: boolean): boolean {
+  if (!tty || !interactive || process.stdin.isTTY) return false;
+  ctx.err('the input device is not a TTY\n');
+  return true;
 }

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureSnapshots } from '../build/rootfs.js';
 import type { Digest } from '../image/digest.js';
 import { isMounted, mountOverlay } from '../runtime/overlay.js';
 import { resolveInRoot } from '../runtime/stubs.js';
-import { Store } from '../store/store.js';
+import { StorePaths } from '../store/paths.js';
 import type { ContainerMount, StoredLayer } from './record.js';
 import type { ContainerPaths } from './store.js';
 
@@ -33,18 +32,31 @@ export async function mountContainerRootfs(
   layers: readonly StoredLayer[],
 ): Promise<void> {
   if (isMounted(p.rootfs)) return;
+  const mount = (dirs: readonly string[]) =>
+    mountOverlay({ lowerDirs: [...dirs].reverse(), upperDir: p.upper, workDir: p.work, target: p.rootfs });
+  // The usual case: every snapshot is there, and the container's gc roots (set at create) keep it.
+  // Only a missing one needs the store opened and the layer unpacked.
+  const paths = new StorePaths(root);
+  const dirs = layers.map((l) => paths.snapshot(l.chainId));
+  if (dirs.every((d) => isDirectory(d))) return mount(dirs);
+  const [{ Store }, { ensureSnapshots }] = await Promise.all([
+    import('../store/store.js'),
+    import('../build/rootfs.js'),
+  ]);
   const store = await Store.open(root);
   try {
     await store.pin(layers.map((l) => l.chainId));
-    const dirs = await ensureSnapshots(store, layers);
-    await mountOverlay({
-      lowerDirs: [...dirs].reverse(),
-      upperDir: p.upper,
-      workDir: p.work,
-      target: p.rootfs,
-    });
+    await mount(await ensureSnapshots(store, layers));
   } finally {
     await store.close();
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -19,7 +19,6 @@ import {
 import { processStartTime } from './proc.js';
 import { DEFAULT_TERMINAL_SIZE, readTerminalSize, spawnOnPty, type TerminalSize } from './pty.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
-import { removeContainerFiles } from './remove.js';
 import { mountContainerRootfs, populateVolumes } from './rootfs.js';
 import { ContainerStore, RUNC_STATE_ROOT } from './store.js';
 
@@ -134,11 +133,6 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
       r.state.supervisorStart = processStartTime(process.pid) ?? '';
       r.state.error = '';
     });
-    await mountContainerRootfs(root, p, rec.layers);
-    cleanups.push(() => unmount(p.rootfs));
-    populateVolumes(p.rootfs, rec.mounts);
-    const user = resolveUser(p.rootfs, rec.config.user);
-
     const mode = rec.hostConfig.networkMode;
     writeEtcFiles(
       { hosts: p.hosts, hostname: p.hostname, resolvConf: p.resolvConf },
@@ -148,7 +142,14 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
     );
     let network: NetworkMode = 'host';
     if (mode === 'none') network = 'none';
-    if (mode === 'bridge') {
+    // The rootfs mount and the network (namespace, slirp4netns, port forwards) do not depend on
+    // each other: set them up side by side. Each registers its cleanup as soon as it exists.
+    const rootfsReady = (async () => {
+      await mountContainerRootfs(root, p, rec.layers);
+      cleanups.push(() => unmount(p.rootfs));
+    })();
+    const networkReady = (async () => {
+      if (mode !== 'bridge') return;
       await createNetns(p.netns);
       cleanups.push(() => removeNetns(p.netns));
       slirp = await startSlirp(findSlirp(), p.netns, p.slirpSocket, p.supervisorLog);
@@ -159,7 +160,12 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
       });
       for (const b of rec.state.ports) await addHostForward(p.slirpSocket, b);
       network = { netnsPath: p.netns };
+    })();
+    for (const r of await Promise.allSettled([rootfsReady, networkReady])) {
+      if (r.status === 'rejected') throw r.reason;
     }
+    populateVolumes(p.rootfs, rec.mounts);
+    const user = resolveUser(p.rootfs, rec.config.user);
 
     const mounts: ExtraMount[] = rec.mounts.map((m) =>
       m.type === 'tmpfs'
@@ -296,6 +302,8 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
     });
     const final = cs.read(id);
     if (final?.hostConfig.autoRemove && !opts.attached && final.state.status !== 'running') {
+      // Loaded only here: it needs the image store, which supervising does not.
+      const { removeContainerFiles } = await import('./remove.js');
       await removeContainerFiles(cs, final, { volumes: true });
     }
   }

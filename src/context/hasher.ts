@@ -119,7 +119,7 @@ export class ContextHasher {
     }
     if (!this.index) {
       this.index = new Map();
-      this.table.keys.forEach((k, i) => this.index?.set(k, i));
+      for (const [i, k] of this.table.keys.entries()) this.index.set(k, i);
     }
     const i = this.index.get(key);
     if (i !== undefined) this.cursor = i + 1;

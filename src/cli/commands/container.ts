@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { createContainer } from '../../containers/create.js';
 import { inspectObject } from '../../containers/inspect.js';
 import { listContainers, removeContainer } from '../../containers/lifecycle.js';
-import { parseTerminalSize } from '../../containers/pty.js';
 import { ContainerStore } from '../../containers/store.js';
-import { supervise } from '../../containers/supervisor.js';
 import { SlipwayError } from '../../errors.js';
 import { GoTemplate } from '../../images/gotemplate.js';
 import { humanSize } from '../../images/humanize.js';
@@ -56,7 +54,6 @@ export const run: CommandRunner = async (args, ctx) => {
     ctx.out(USAGE);
     return 0;
   }
-  if (sub === '__supervise') return superviseVerb(rest, ctx);
   if (sub === 'ls' || sub === 'ps' || sub === 'list') return psRunner('container ls')(rest, ctx);
   if (sub === 'prune') return prune(rest, ctx);
   if (sub === 'inspect') return inspect(rest, ctx);
@@ -69,32 +66,6 @@ export const run: CommandRunner = async (args, ctx) => {
   }
   return (await load()).run(rest, ctx);
 };
-
-/** Hidden: the detached process that owns one running container (see containers/supervisor.ts). */
-async function superviseVerb(args: string[], ctx: CliContext): Promise<number> {
-  const id = args[0];
-  if (id === undefined || !/^[0-9a-f]{64}$/.test(id))
-    throw new SlipwayError('USAGE', 'container __supervise needs a container id');
-  const readyFd = (await fdIsOpen(3)) ? 3 : undefined;
-  const sizeAt = args.indexOf('--tty-size');
-  const terminalSize = sizeAt === -1 ? undefined : parseTerminalSize(args[sizeAt + 1] ?? '');
-  return supervise(ctx.root, id, {
-    attached: args.includes('--attached'),
-    stdinFromUs: args.includes('--stdin'),
-    ...(readyFd !== undefined ? { readyFd } : {}),
-    ...(terminalSize !== undefined ? { terminalSize } : {}),
-  });
-}
-
-async function fdIsOpen(fd: number): Promise<boolean> {
-  try {
-    const { fstatSync } = await import('node:fs');
-    fstatSync(fd);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function create(args: string[], ctx: CliContext): Promise<number> {
   const parsed = parseRunArgs('create', args);

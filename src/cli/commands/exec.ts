@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { refuseTerminalInput } from '../../containers/cli-support.js';
+import { refuseTerminalInput } from '../../containers/pty.js';
 import { ExecStartError, execInContainer } from '../../containers/exec.js';
 import { expandEnvFlag, parseEnvFile } from '../../containers/options.js';
 import { ContainerStore } from '../../containers/store.js';

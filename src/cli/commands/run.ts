@@ -1,11 +1,7 @@
 import { Option } from 'commander';
-import { attachForeground, refuseTerminalInput } from '../../containers/cli-support.js';
-import { createContainer } from '../../containers/create.js';
-import { StartError, startContainer } from '../../containers/lifecycle.js';
 import type { RunFlags } from '../../containers/options.js';
-import { clientTerminalSize } from '../../containers/pty.js';
-import { removeContainerFiles } from '../../containers/remove.js';
-import { ContainerStore } from '../../containers/store.js';
+import { clientTerminalSize, refuseTerminalInput } from '../../containers/pty.js';
+import { prepareSupervisor, StartError } from '../../containers/supervisor-launch.js';
 import { SlipwayError } from '../../errors.js';
 import type { CliContext, CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
@@ -144,6 +140,17 @@ export const run: CommandRunner = async (args, ctx) => {
   if (!parsed) return 0;
   const { flags } = parsed;
   if (!flags.detach && refuseTerminalInput(ctx, flags.tty, flags.interactive)) return 1;
+  const stdinFromUs = flags.interactive && !flags.detach;
+  // First, so the supervisor's own Node start-up overlaps loading and running everything below.
+  const supervisor = prepareSupervisor(ctx.root, { stdinFromUs });
+  const [{ createContainer }, { startContainer }, { removeContainerFiles }, { ContainerStore }, support] =
+    await Promise.all([
+      import('../../containers/create.js'),
+      import('../../containers/lifecycle.js'),
+      import('../../containers/remove.js'),
+      import('../../containers/store.js'),
+      import('../../containers/cli-support.js'),
+    ]);
   const cs = new ContainerStore(ctx.root);
   let rec: Awaited<ReturnType<typeof createContainer>>;
   try {
@@ -155,6 +162,7 @@ export const run: CommandRunner = async (args, ctx) => {
       hostEnv: process.env,
     });
   } catch (e) {
+    supervisor.cancel();
     return runFailure(ctx, 'run', e, 125);
   }
   if (flags.network === 'host' && flags.publish.length > 0) {
@@ -163,7 +171,8 @@ export const run: CommandRunner = async (args, ctx) => {
   try {
     await startContainer(cs, rec, {
       attached: !flags.detach,
-      stdinFromUs: flags.interactive && !flags.detach,
+      stdinFromUs,
+      supervisor,
       ...(flags.tty ? { terminalSize: clientTerminalSize() } : {}),
     });
   } catch (e) {
@@ -178,5 +187,5 @@ export const run: CommandRunner = async (args, ctx) => {
     ctx.out(`${rec.id}\n`);
     return 0;
   }
-  return attachForeground(ctx, cs, rec.id, flags.rm, flags.interactive);
+  return support.attachForeground(ctx, cs, rec.id, flags.rm, flags.interactive);
 };

@@ -1,11 +1,6 @@
-import {
-  attachForeground,
-  daemonMessage,
-  refuseTerminalInput,
-  requireArgs,
-} from '../../containers/cli-support.js';
+import { attachForeground, daemonMessage, requireArgs } from '../../containers/cli-support.js';
 import { isRunning, resolveContainer, startContainer } from '../../containers/lifecycle.js';
-import { clientTerminalSize } from '../../containers/pty.js';
+import { clientTerminalSize, refuseTerminalInput } from '../../containers/pty.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
