@@ -19,6 +19,10 @@ const commands: Record<string, Loader> = {
   image: () => import('./commands/image.js'),
   system: () => import('./commands/system.js'),
   run: () => import('./commands/run.js'),
+  create: () =>
+    import('./commands/container.js').then((m) => ({
+      run: (args: string[], ctx: CliContext) => m.run(['create', ...args], ctx),
+    })),
   ps: () => import('./commands/ps.js'),
   logs: () => import('./commands/logs.js'),
   stop: () => import('./commands/stop.js'),
@@ -59,6 +63,7 @@ Commands:
   image      Manage images (ls, rm, inspect, prune, history, tag, save, load, import, build)
   system     Manage slipway (df)
   run        Create and run a new container from an image
+  create     Create a new container
   ps         List containers
   logs       Fetch the logs of a container
   stop       Stop one or more running containers

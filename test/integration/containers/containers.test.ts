@@ -281,6 +281,11 @@ describe('containers (real runc)', { skip }, () => {
     assert.match(ok(['exec', '-t', 'term', 'tty']), /^\/dev\/pts\/\d+\r\n$/);
     assert.equal(ok(['exec', 'term', 'sh', '-c', '[ -t 1 ] || echo no-tty']), 'no-tty\n');
     assert.equal(ok(['rm', '-f', id]), `${id}\n`);
+
+    // docker create + start -a: the terminal is decided at create time.
+    ok(['create', '-t', '--name', 'created-tty', 'busybox', 'tty']);
+    assert.equal(ok(['start', '-a', 'created-tty']), '/dev/pts/0\r\n');
+    assert.equal(ok(['rm', 'created-tty']), 'created-tty\n');
   });
 
   it('runs an interactive shell under -it from a terminal and returns its exit code', async () => {
