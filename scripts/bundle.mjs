@@ -25,18 +25,18 @@ await build({
 });
 
 // The container supervisor is a detached process that needs no CLI code: one self-contained
-// file, so its start-up (on the path of every `run`) loads one module instead of a dozen chunks.
+// CommonJS file, so its start-up (on the path of every `run`) loads one module, without the ESM
+// loader (~10 ms less per start here).
 await build({
   entryPoints: ['src/containers/supervise.ts'],
-  outfile: 'dist/cli/supervise.js',
+  outfile: 'dist/cli/supervise.cjs',
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   packages: 'bundle',
   external: ['@lydell/node-pty'],
   minify: process.env.SLIPWAY_BUNDLE_DEBUG !== '1',
   legalComments: 'none',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -29,21 +29,28 @@ async function readGo(): Promise<GoMessage | undefined> {
   return line ? (JSON.parse(line) as GoMessage) : undefined;
 }
 
-const root = argValue('--root');
-const earlyLog = argValue('--log');
-const go = await readGo().catch(() => undefined);
-if (!go || !/^[0-9a-f]{64}$/.test(go.id)) {
-  rmSync(earlyLog, { force: true });
-} else {
+/** Top-level await is avoided: the bundle is CommonJS, whose loader starts faster than ESM's. */
+async function main(): Promise<number> {
+  const root = argValue('--root');
+  const earlyLog = argValue('--log');
+  const go = await readGo().catch(() => undefined);
+  if (!go || !/^[0-9a-f]{64}$/.test(go.id)) {
+    rmSync(earlyLog, { force: true });
+    return 0;
+  }
   try {
     renameSync(earlyLog, new ContainerStore(root).paths(go.id).supervisorLog);
   } catch {
     // the container dir is gone (removed meanwhile): supervise reports that
   }
-  process.exitCode = await supervise(root, go.id, {
+  return supervise(root, go.id, {
     attached: go.attached,
     stdinFromUs: go.stdinFromUs,
     readyFd: 3,
     ...(go.terminalSize ? { terminalSize: go.terminalSize } : {}),
   });
 }
+
+void main().then((code) => {
+  process.exitCode = code;
+});

@@ -3,7 +3,7 @@
  * of the container code so `run` can start it before loading anything else.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -46,9 +46,10 @@ export interface PendingSupervisor {
   cancel(): void;
 }
 
-/** The supervisor's own entry, next to this module (bundled: dist/cli/supervise.js). */
+/** The supervisor's own entry, next to this module (bundled: dist/cli/supervise.cjs; tsc output: supervise.js). */
 function supervisorEntry(): string {
-  return fileURLToPath(new URL('./supervise.js', import.meta.url));
+  const bundled = fileURLToPath(new URL('./supervise.cjs', import.meta.url));
+  return existsSync(bundled) ? bundled : fileURLToPath(new URL('./supervise.js', import.meta.url));
 }
 
 /**
