@@ -111,6 +111,11 @@ async function main(argv: string[]): Promise<number> {
     ctx.out(USAGE);
     return 0;
   }
+  if (verb === 'run') {
+    // A container's supervisor is a second Node process: start it before `run` is even loaded.
+    const { startEarlySupervisor } = await import('../containers/supervisor-launch.js');
+    startEarlySupervisor(ctx.root);
+  }
   const load = Object.hasOwn(commands, verb) ? commands[verb] : undefined;
   if (!load) {
     throw new SlipwayError('USAGE', `'${verb}' is not a slipway command.`, {

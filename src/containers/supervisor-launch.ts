@@ -46,6 +46,25 @@ export interface PendingSupervisor {
   cancel(): void;
 }
 
+let early: { root: string; supervisor: PendingSupervisor } | undefined;
+
+/**
+ * Spawns a supervisor for a coming `run` before its flags are parsed, without our stdin: a
+ * foreground `run -i` (the one case that hands it our stdin) spawns its own instead.
+ */
+export function startEarlySupervisor(root: string): void {
+  early = { root, supervisor: prepareSupervisor(root, { stdinFromUs: false }) };
+}
+
+/** The early supervisor when it fits (same root, no stdin wanted), else a new one. */
+export function takeSupervisor(root: string, opts: { stdinFromUs: boolean }): PendingSupervisor {
+  const taken = early;
+  early = undefined;
+  if (taken && taken.root === root && !opts.stdinFromUs) return taken.supervisor;
+  taken?.supervisor.cancel();
+  return prepareSupervisor(root, opts);
+}
+
 /** The supervisor's own entry, next to this module (bundled: dist/cli/supervise.cjs; tsc output: supervise.js). */
 function supervisorEntry(): string {
   const bundled = fileURLToPath(new URL('./supervise.cjs', import.meta.url));

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import type { RunFlags } from '../../containers/options.js';
 import { clientTerminalSize, refuseTerminalInput } from '../../containers/pty.js';
-import { prepareSupervisor, StartError } from '../../containers/supervisor-launch.js';
+import { StartError, takeSupervisor } from '../../containers/supervisor-launch.js';
 import { SlipwayError } from '../../errors.js';
 import type { CliContext, CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
@@ -141,8 +141,8 @@ export const run: CommandRunner = async (args, ctx) => {
   const { flags } = parsed;
   if (!flags.detach && refuseTerminalInput(ctx, flags.tty, flags.interactive)) return 1;
   const stdinFromUs = flags.interactive && !flags.detach;
-  // First, so the supervisor's own Node start-up overlaps loading and running everything below.
-  const supervisor = prepareSupervisor(ctx.root, { stdinFromUs });
+  // Spawned by the dispatcher already (or now), so its Node start-up overlaps everything below.
+  const supervisor = takeSupervisor(ctx.root, { stdinFromUs });
   const [{ createContainer }, { startContainer }, { removeContainerFiles }, { ContainerStore }, support] =
     await Promise.all([
       import('../../containers/create.js'),
