@@ -9,6 +9,9 @@ import { fsyncDir, isErrno, tempName } from './fsutil.js';
 import type { Lease } from './leases.js';
 import type { StorePaths } from './paths.js';
 
+/** Writes of this size: big enough to amortize a thread-pool round trip, small enough to stay flat. */
+const GATHER_BYTES = 1 << 20;
+
 export type BlobSource = Buffer | Uint8Array | string | AsyncIterable<Buffer | Uint8Array | string>;
 
 export interface WriteBlobOptions {
@@ -104,15 +107,23 @@ export class BlobStore {
       try {
         const chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string> =
           typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
-        // Network chunks are ~64 KiB: gather them so each awaited write moves about 1 MiB.
-        let pending: Buffer[] = [];
-        let pendingBytes = 0;
-        const flush = async () => {
-          const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-          pending = [];
-          pendingBytes = 0;
+        // Network chunks are ~64 KiB: gather them into 1 MiB writes (one copy; a source may reuse
+        // its buffer after yielding it), and keep one write in flight while the next MiB arrives.
+        let buf = Buffer.allocUnsafe(GATHER_BYTES);
+        let pos = 0;
+        let inflight: Promise<void> = Promise.resolve();
+        const writeAll = async (data: Buffer) => {
           let off = 0;
-          while (off < b.length) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+          while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+        };
+        const flush = async () => {
+          const data = buf.subarray(0, pos);
+          buf = Buffer.allocUnsafe(GATHER_BYTES);
+          pos = 0;
+          await inflight;
+          inflight = writeAll(data);
+          // Observed when awaited; until then a failure must not count as unhandled.
+          inflight.catch(() => {});
         };
         for await (const chunk of chunks) {
           const b =
@@ -121,11 +132,17 @@ export class BlobStore {
               : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           h.update(b);
           size += b.length;
-          pending.push(Buffer.from(b)); // a copy: a source may reuse its buffer after yielding it
-          pendingBytes += b.length;
-          if (pendingBytes >= 1 << 20) await flush();
+          let off = 0;
+          while (off < b.length) {
+            const n = Math.min(b.length - off, GATHER_BYTES - pos);
+            b.copy(buf, pos, off, off + n);
+            pos += n;
+            off += n;
+            if (pos === GATHER_BYTES) await flush();
+          }
         }
-        if (pendingBytes > 0) await flush();
+        if (pos > 0) await flush();
+        await inflight;
         await fh.sync();
       } finally {
         await fh.close();
