@@ -20,9 +20,10 @@ import {
   symlinkSync,
   utimesSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { LayerEntry } from '../layer/types.js';
-import { sortByPath } from '../layer/walk.js';
+import { entriesFromDir, linkHardlinks, sortByPath } from '../layer/walk.js';
 
 export interface Ownership {
   uid: number;
@@ -49,6 +50,10 @@ export interface CopyTarget {
   symlink(path: string, linkTarget: string, owner: Ownership): void;
   /** The host directory behind `path`, for targets that have one (ADD unpacking archives). */
   hostDir(path: string): string | undefined;
+  /** The layer's entries, and the directory that becomes its snapshot if the target has one. */
+  finish(): Promise<{ entries: LayerEntry[]; snapshotDir?: string }>;
+  /** Drops what was copied (the step failed). */
+  discard(): Promise<void>;
 }
 
 /** The staging directory: real files, which become the layer's snapshot. */
@@ -100,6 +105,14 @@ export class DirectoryTarget implements CopyTarget {
   hostDir(path: string): string {
     return this.host(path);
   }
+
+  async finish(): Promise<{ entries: LayerEntry[]; snapshotDir: string }> {
+    return { entries: await entriesFromDir(this.staging, { xattrs: 'none' }), snapshotDir: this.staging };
+  }
+
+  async discard(): Promise<void> {
+    await rm(this.staging, { recursive: true, force: true });
+  }
 }
 
 interface Recorded extends LayerEntry {
@@ -118,7 +131,7 @@ export class EntryTarget implements CopyTarget {
   /** A directory's mtime moves when an entry is created in or removed from it. */
   private touchParent(key: string): void {
     const parent = this.nodes.get(posix.dirname(key));
-    if (parent) parent.mtime = Math.floor(Date.now() / 1000);
+    if (parent) parent.mtime = nowSeconds();
   }
 
   private put(node: Recorded): void {
@@ -205,19 +218,18 @@ export class EntryTarget implements CopyTarget {
   }
 
   /** The layer's entries in tar order; the first name of a hardlinked file carries its content. */
-  entries(): LayerEntry[] {
-    const sorted = sortByPath([...this.nodes.values()], (n) => n.path);
-    const firstOfInode = new Map<object, string>();
-    return sorted.map(({ inode, ...entry }) => {
-      if (!inode || inode.members.size < 2) return entry;
-      const first = firstOfInode.get(inode);
-      if (first === undefined) {
-        firstOfInode.set(inode, entry.path);
-        return entry;
-      }
-      const { source: _source, ...rest } = entry;
-      return { ...rest, type: 'hardlink', linkTarget: first, size: 0 };
+  async finish(): Promise<{ entries: LayerEntry[] }> {
+    const inodes = new Map<string, object>();
+    const entries = sortByPath([...this.nodes.values()], (n) => n.path).map(({ inode, ...entry }) => {
+      if (inode && inode.members.size > 1) inodes.set(entry.path, inode);
+      return entry;
     });
+    linkHardlinks(entries, (e) => inodes.get(e.path));
+    return { entries };
+  }
+
+  async discard(): Promise<void> {
+    this.nodes.clear();
   }
 }
 

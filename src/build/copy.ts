@@ -12,10 +12,11 @@ import {
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { entryType } from '../context/walk.js';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
 import { layeredLstat, layeredStat } from '../runtime/layered.js';
-import { type CopyTarget, DirectoryTarget, type Ownership } from './copy-target.js';
+import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
 
 export type { Ownership } from './copy-target.js';
@@ -57,11 +58,6 @@ export interface KnownTree {
   /** Names in a directory (`.` for the root), sorted; undefined when the walk did not list it. */
   children(rel: string): string[] | undefined;
 }
-
-const S_IFMT = 0o170000;
-const isDirMode = (mode: number) => (mode & S_IFMT) === 0o040000;
-const isFileMode = (mode: number) => (mode & S_IFMT) === 0o100000;
-const isLinkMode = (mode: number) => (mode & S_IFMT) === 0o120000;
 
 export interface CopySpec {
   /** Source words as expanded, relative to the tree root; may hold wildcards. */
@@ -333,17 +329,6 @@ export function stageDirectory(
   }
 }
 
-/** stageDirectory on a host directory (the engine's WORKDIR layer). */
-export function stageHostDirectory(
-  staging: string,
-  path: string,
-  existing: Stats | undefined,
-  owner: Ownership,
-  time: number,
-): void {
-  stageDirectory(new DirectoryTarget(staging), path, existing, owner, time);
-}
-
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstat(path);
@@ -452,16 +437,17 @@ class Copier {
     const st = this.sourceStat(src);
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
-    if (isDirMode(st.mode)) {
+    const type = entryType(st.mode);
+    if (type === 'dir') {
       this.target.mkdir(to);
       this.stagedDirs.add(to);
       await this.copyDirContents(src, to);
       return;
     }
     this.target.remove(to);
-    if (isLinkMode(st.mode)) {
+    if (type === 'symlink') {
       this.target.symlink(to, st.linkTarget ?? readlink(from), owner);
-    } else if (isFileMode(st.mode)) {
+    } else if (type === 'file') {
       const inode = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? this.hardlinks.get(inode) : undefined;
       if (first !== undefined) {

@@ -39,6 +39,7 @@ import type { CacheSpec } from './cache-transfer.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
 import type { ImageView, KnownTree, SourceStat, SourceTree } from './copy.js';
+import type { CopyTarget } from './copy-target.js';
 import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import type { OutputSpec, SecretSource } from './flags.js';
@@ -837,7 +838,6 @@ class Engine {
       lookupUserGroupForChown,
       copyInto,
       applyChmod,
-      entriesFromDir,
       commitLayer,
       DirectoryTarget,
       EntryTarget,
@@ -850,9 +850,9 @@ class Engine {
     // sources (heredocs, downloads, another stage's mount) are gone once the step is over.
     const direct =
       cmd.sourceContents.length === 0 && !(cmd.kind === 'copy' && cmd.from) && !download && !unpackArchives;
-    const entryTarget = direct ? new EntryTarget() : undefined;
-    const staging = direct ? undefined : await this.store.createSnapshotTemp();
-    const target = entryTarget ?? new DirectoryTarget(staging as string);
+    const target: CopyTarget = direct
+      ? new EntryTarget()
+      : new DirectoryTarget(await this.store.createSnapshotTemp());
     try {
       let tree: SourceTree;
       let sources = cmd.sourcePaths;
@@ -906,23 +906,13 @@ class Engine {
         (pattern, name) => this.matcherFor(pattern)(name),
       );
     } catch (e) {
-      if (staging) await rm(staging, { recursive: true, force: true });
+      await target.discard();
       throw e;
     } finally {
       for (const r of releases.reverse()) await r().catch(() => {});
     }
-    if (entryTarget) {
-      return commitLayer(
-        this.store,
-        state.layers,
-        entryTarget.entries(),
-        undefined,
-        this.scratch,
-        this.commitOpts(),
-      );
-    }
-    const entries = await entriesFromDir(staging as string, { xattrs: 'none' });
-    return commitLayer(this.store, state.layers, entries, staging, this.scratch, this.commitOpts());
+    const { entries, snapshotDir } = await target.finish();
+    return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, this.commitOpts());
   }
 
   private async export(final: StageState): Promise<BuildResult> {
@@ -1098,12 +1088,13 @@ async function mkdirLikeBuildkit(
   time: number,
   owner: { uid: number; gid: number },
 ): Promise<void> {
-  const { stageHostDirectory } = await exec();
+  const { stageDirectory, DirectoryTarget } = await exec();
+  const target = new DirectoryTarget(staging);
   const parts = dir.split('/').filter(Boolean);
   let current = '';
   for (const part of parts) {
     current += `/${part}`;
-    stageHostDirectory(staging, current, view.lstat(current), owner, time);
+    stageDirectory(target, current, view.lstat(current), owner, time);
   }
   // Parents were touched by creating children: restore the existing ones' times.
   for (let i = parts.length; i > 0; i--) {

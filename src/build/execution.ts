@@ -8,7 +8,7 @@ export { entriesFromDir } from '../layer/walk.js';
 export { OciRuntime } from '../runtime/runc.js';
 export { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 export { commitLayer } from './commit.js';
-export { copyInto, layeredView, stageHostDirectory } from './copy.js';
+export { copyInto, layeredView, stageDirectory } from './copy.js';
 export { DirectoryTarget, EntryTarget } from './copy-target.js';
 export { flattenInto, writeRootfsTar } from './output.js';
 export { ensureSnapshots, openView } from './rootfs.js';

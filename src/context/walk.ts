@@ -40,7 +40,8 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
-function entryType(mode: number): EntryType {
+/** A full st_mode's file type. */
+export function entryType(mode: number): EntryType {
   const fmt = mode & S_IFMT;
   if (fmt === S_IFREG) return 'file';
   if (fmt === S_IFDIR) return 'dir';

@@ -12,6 +12,7 @@ import { SlipwayError } from '../errors.js';
 import type { LayerEntry } from './types.js';
 import {
   LAYER_XATTR_PATTERN,
+  inodeFromStats,
   linkHardlinks,
   nodeToEntry,
   normalizeExcludes,
@@ -121,6 +122,6 @@ export async function diffUpperDir(upper: string, opts: DiffUpperDirOptions = {}
     }
   }
   const sorted = sortByPath(entries, (e) => e.path);
-  linkHardlinks(sorted, stats);
+  linkHardlinks(sorted, inodeFromStats(stats));
   return sorted;
 }

@@ -115,15 +115,15 @@ export async function nodeToEntry(node: WalkNode): Promise<LayerEntry | undefine
 
 /**
  * Turn the second and later paths of one inode into `hardlink` entries pointing at the first
- * (entries must already be in final order). `stats` maps entry path → stat.
+ * (entries must already be in final order). `inodeOf` names an entry's inode, or is undefined for
+ * an entry that has no other name.
  */
-export function linkHardlinks(entries: LayerEntry[], stats: Map<string, BigIntStats>): void {
-  const firstPath = new Map<string, string>();
+export function linkHardlinks(entries: LayerEntry[], inodeOf: (e: LayerEntry) => unknown): void {
+  const firstPath = new Map<unknown, string>();
   for (const e of entries) {
     if (e.type === 'dir' || e.type === 'symlink' || e.type === 'hardlink') continue;
-    const st = stats.get(e.path);
-    if (st === undefined || st.nlink < 2n) continue;
-    const key = `${st.dev}:${st.ino}`;
+    const key = inodeOf(e);
+    if (key === undefined) continue;
     const first = firstPath.get(key);
     if (first === undefined) {
       firstPath.set(key, e.path);
@@ -138,6 +138,14 @@ export function linkHardlinks(entries: LayerEntry[], stats: Map<string, BigIntSt
     delete e.devMinor;
     delete e.xattrs; // the inode's xattrs travel with the first entry
   }
+}
+
+/** linkHardlinks' `inodeOf` for entries read from disk (`stats`: entry path → stat). */
+export function inodeFromStats(stats: Map<string, BigIntStats>): (e: LayerEntry) => string | undefined {
+  return (e) => {
+    const st = stats.get(e.path);
+    return st === undefined || st.nlink < 2n ? undefined : `${st.dev}:${st.ino}`;
+  };
 }
 
 export interface EntriesFromDirOptions {
@@ -196,6 +204,6 @@ export async function entriesFromDir(root: string, opts: EntriesFromDirOptions =
     stats.set(e.path, node.stat);
   }
   await attachXattrs(root, entries, opts.xattrs ?? 'auto', opts.onWarning);
-  linkHardlinks(entries, stats);
+  linkHardlinks(entries, inodeFromStats(stats));
   return entries;
 }

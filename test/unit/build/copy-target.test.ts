@@ -15,7 +15,6 @@ import { after, before, describe, it } from 'node:test';
 import { type CopySpec, copyInto, layeredView } from '../../../src/build/copy.js';
 import { DirectoryTarget, EntryTarget } from '../../../src/build/copy-target.js';
 import type { LayerEntry } from '../../../src/layer/types.js';
-import { entriesFromDir } from '../../../src/layer/walk.js';
 
 // The entry target must describe exactly the layer the staging directory would give.
 let scratch = '';
@@ -52,7 +51,7 @@ async function both(specs: CopySpec[]): Promise<{ fromDir: LayerEntry[]; fromEnt
     await copyInto(s, { root: context, resetOwnership: true }, view, dirTarget, match);
     await copyInto(s, { root: context, resetOwnership: true }, view, entryTarget, match);
   }
-  return { fromDir: await entriesFromDir(staging, { xattrs: 'none' }), fromEntries: entryTarget.entries() };
+  return { fromDir: (await dirTarget.finish()).entries, fromEntries: (await entryTarget.finish()).entries };
 }
 
 describe('COPY targets: recorded entries equal the staged directory', () => {
