@@ -7,8 +7,7 @@ import { removeNetns } from './network.js';
 import { type PublishSpec, parseExposeKeys, signalNumber } from './options.js';
 import { allocatePorts } from './ports.js';
 import { isSameProcess, processStartTime } from './proc.js';
-import type { TerminalSize } from './pty.js';
-import { type PendingSupervisor, prepareSupervisor } from './supervisor-launch.js';
+import { type GoOptions, type PendingSupervisor, prepareSupervisor } from './supervisor-launch.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { removeContainerFiles } from './remove.js';
 import { type ContainerStore, RUNC_STATE_ROOT } from './store.js';
@@ -104,13 +103,7 @@ export function publishRequests(rec: ContainerRecord): PublishSpec[] {
   return out;
 }
 
-export interface StartOptions {
-  /** A foreground `run` reads the log itself and removes an --rm container after the exit code. */
-  attached: boolean;
-  /** Hand our stdin to the container (`run -i` in the foreground). */
-  stdinFromUs: boolean;
-  /** The client's terminal size, for a `-t` container. */
-  terminalSize?: TerminalSize;
+export interface StartOptions extends GoOptions {
   /** A supervisor spawned ahead of time (see prepareSupervisor); one is spawned here otherwise. */
   supervisor?: PendingSupervisor;
 }

@@ -43,12 +43,8 @@ async function main(): Promise<number> {
   } catch {
     // the container dir is gone (removed meanwhile): supervise reports that
   }
-  return supervise(root, go.id, {
-    attached: go.attached,
-    stdinFromUs: go.stdinFromUs,
-    readyFd: 3,
-    ...(go.terminalSize ? { terminalSize: go.terminalSize } : {}),
-  });
+  const { id, ...opts } = go;
+  return supervise(root, id, { ...opts, readyFd: 3 });
 }
 
 void main().then((code) => {

@@ -25,17 +25,17 @@ export class StartError extends SlipwayError {
 
 /** What `go` passes on (lifecycle's StartOptions satisfy it). */
 export interface GoOptions {
+  /** The CLI stays attached (foreground run): it removes an --rm container itself after reading the exit code. */
   attached: boolean;
+  /** The supervisor's fd 0 is the user's stdin, to hand to the container (`run -i` in the foreground). */
   stdinFromUs: boolean;
+  /** The attached client's terminal size, for a `-t` container. */
   terminalSize?: TerminalSize;
 }
 
 /** What the CLI sends a waiting supervisor on its fd 4, one JSON line. */
-export interface GoMessage {
+export interface GoMessage extends GoOptions {
   id: string;
-  attached: boolean;
-  stdinFromUs: boolean;
-  terminalSize?: TerminalSize;
 }
 
 /** A supervisor process that has started (Node, its modules) and waits to be told which container is its. */

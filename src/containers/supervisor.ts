@@ -17,7 +17,8 @@ import {
   writeEtcFiles,
 } from './network.js';
 import { processStartTime } from './proc.js';
-import { DEFAULT_TERMINAL_SIZE, readTerminalSize, spawnOnPty, type TerminalSize } from './pty.js';
+import type { GoOptions } from './supervisor-launch.js';
+import { DEFAULT_TERMINAL_SIZE, readTerminalSize, spawnOnPty } from './pty.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { mountContainerRootfs, populateVolumes } from './rootfs.js';
 import { ContainerStore, RUNC_STATE_ROOT } from './store.js';
@@ -30,15 +31,9 @@ export interface ReadyMessage {
   exitCode?: number;
 }
 
-export interface SuperviseOptions {
-  /** The CLI stays attached (foreground run): it removes an --rm container itself after reading the exit code. */
-  attached: boolean;
-  /** Our fd 0 is the user's stdin, to hand to the container (`run -i` in the foreground). */
-  stdinFromUs: boolean;
+export interface SuperviseOptions extends GoOptions {
   /** fd to report readiness on; undefined when not spawned by the CLI. */
   readyFd?: number;
-  /** The attached client's terminal size for a `-t` container. */
-  terminalSize?: TerminalSize;
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -1,12 +1,13 @@
 import { forEachContainer, requireArgs } from '../../containers/cli-support.js';
 import { resolveContainer, stopContainer } from '../../containers/lifecycle.js';
+import type { ContainerRecord } from '../../containers/record.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
 
 /** `-t N` as Docker reads it: an integer, -1 meaning wait forever. */
-export function parseTimeout(text: string | undefined): number | undefined {
+function parseTimeout(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isInteger(n))
@@ -17,23 +18,32 @@ export function parseTimeout(text: string | undefined): number | undefined {
   return n;
 }
 
-export const run: CommandRunner = async (args, ctx) => {
-  const cmd = dockerCommand(
-    'stop',
-    '[OPTIONS] CONTAINER [CONTAINER...]',
-    'Stop one or more running containers',
-  )
-    .argument('[containers...]')
-    .option('-t, --timeout <seconds>', 'Seconds to wait before killing the container')
-    .option('-s, --signal <signal>', 'Signal to send to the container');
-  if (parseFlags(cmd, args) === 'help') return 0;
-  requireArgs('stop', cmd.args, 1);
-  const o = cmd.opts<{ timeout?: string; signal?: string }>();
-  const timeout = parseTimeout(o.timeout);
-  const cs = new ContainerStore(ctx.root);
-  return forEachContainer(ctx, cmd.args, async (ref) => {
-    const rec = await resolveContainer(cs, ref);
-    if (o.signal !== undefined) rec.config.stopSignal = o.signal;
-    await stopContainer(cs, rec, timeout);
-  });
-};
+/**
+ * `stop` and `restart` take the same flags and stop each container the same way (StopSignal or
+ * `-s`, then SIGKILL after `-t`); `restart` then starts it again (`afterStop`).
+ */
+export function stopRunner(
+  verb: 'stop' | 'restart',
+  description: string,
+  afterStop?: (cs: ContainerStore, rec: ContainerRecord) => Promise<void>,
+): CommandRunner {
+  return async (args, ctx) => {
+    const cmd = dockerCommand(verb, '[OPTIONS] CONTAINER [CONTAINER...]', description)
+      .argument('[containers...]')
+      .option('-t, --timeout <seconds>', 'Seconds to wait before killing the container')
+      .option('-s, --signal <signal>', 'Signal to send to the container');
+    if (parseFlags(cmd, args) === 'help') return 0;
+    requireArgs(verb, cmd.args, 1);
+    const o = cmd.opts<{ timeout?: string; signal?: string }>();
+    const timeout = parseTimeout(o.timeout);
+    const cs = new ContainerStore(ctx.root);
+    return forEachContainer(ctx, cmd.args, async (ref) => {
+      const rec = await resolveContainer(cs, ref);
+      if (o.signal !== undefined) rec.config.stopSignal = o.signal;
+      await stopContainer(cs, rec, timeout);
+      await afterStop?.(cs, rec);
+    });
+  };
+}
+
+export const run = stopRunner('stop', 'Stop one or more running containers');

@@ -260,6 +260,19 @@ describe('containers (real runc)', { skip }, () => {
     assert.equal(ok(['ps', '-aq']), '');
     assert.deepEqual(mountsUnder(join(root, 'containers')), []);
   });
+  it('restart stops a container and starts it again; stop -t rejects a non-integer', () => {
+    const id = ok(['run', '-d', '--name', 'again', 'busybox', 'sleep', '300']).trim();
+    const before = record(id).state.supervisorPid;
+    assert.equal(ok(['restart', '-t', '1', 'again']), 'again\n');
+    const after = record(id).state;
+    assert.equal(after.status, 'running');
+    assert.notEqual(after.supervisorPid, before);
+    const bad = sw(['stop', '-t', 'x', 'again']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /invalid argument "x" for "-t, --timeout" flag/);
+    assert.equal(ok(['rm', '-f', 'again']), 'again\n');
+  });
+
   it('gives -t a real terminal: /dev/pts, TERM, CRLF output, exec -t, inspect', () => {
     const r = sw([
       'run',
