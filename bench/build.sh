@@ -97,13 +97,7 @@ report() {
   echo "- target start < 50 ms over node's: $(verdict "$over" '<' 50) (+${over} ms for --version)"
   ((images_rc == 0)) || echo "- \`slipway images\` exits $images_rc here (\"not supported yet\" in this checkout): its number is the CLI's dispatch + error path, not a store listing"
   echo
-  echo "<details><summary>raw samples (JSON lines)</summary>"
-  echo
-  echo '```'
-  cat "$RESULTS_JSONL"
-  echo '```'
-  echo
-  echo "</details>"
+  raw_samples "$RESULTS_JSONL"
 }
 report > "$BENCH_WORK/build.md"
 cat "$BENCH_WORK/build.md"

@@ -16,6 +16,7 @@
 # Usage: bash bench/registry.sh   env: RUNS_SEED (5), RUNS_BIG (3), LOAD_MAX (3), LOAD_WAIT (240), BENCH_WORK,
 #        BIG_MIB (1024), SKIP_BIG=1 (seed image only)
 BENCH_WORK=${BENCH_WORK:-/var/tmp/slipway-benchrun}
+SNAP_NAME=slipway-snapshot-registry
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 RUNS_SEED=${RUNS_SEED:-5}
 RUNS_BIG=${RUNS_BIG:-3}
@@ -28,23 +29,6 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 HUB=$(bash "$REPO/fixtures/hub/build.sh" --print-dir)
 mkdir -p "$RW"
 
-# Other helpers rebuild dist/ while this runs: time a private copy of the CLI bundle (bin/ + dist/ + package.json).
-SNAP=$BENCH_WORK/slipway-snapshot-registry
-snapshot_cli() {
-  for _ in $(seq 30); do
-    rm -rf "$SNAP.tmp" && mkdir -p "$SNAP.tmp"
-    if cp -a "$REPO/bin" "$REPO/dist" "$REPO/package.json" "$SNAP.tmp/" 2>/dev/null &&
-      node "$SNAP.tmp/bin/slipway.js" --version >/dev/null 2>&1; then
-      rm -rf "$SNAP" && mv "$SNAP.tmp" "$SNAP"
-      SNAP_AT=$(date -u -r "$SNAP/dist/cli/main.js" '+%H:%M UTC')
-      return 0
-    fi
-    sleep 2
-  done
-  blog "could not copy a working CLI bundle from $REPO/dist"
-  return 1
-}
-snapshot_cli
 SW="node $SNAP/bin/slipway.js"
 SLIPWAY="$SW --root $SROOT"
 slipway_has() { $SLIPWAY image inspect "$1" >/dev/null 2>&1; }
@@ -210,7 +194,7 @@ table() {  # table LABEL
 report() {
   echo "## registry.sh: push and pull, slipway vs skopeo copy (local registry)"
   echo
-  machine_facts | sed "s|(dist/ bundle built [^)]*)|(CLI bundle copied to $SNAP, built $SNAP_AT)|; s/^- load average at start: .*/- load average: $LOAD_START at start, $LOAD_BEFORE (1-min) when the timed rounds began, $LOAD_END at the end; each round waited for 1-min load <= $LOAD_MAX for at most ${LOAD_WAIT}s (per-sample loads in the JSON below)/"
+  machine_facts | sed "s/^- load average at start: .*/- load average: $LOAD_START at start, $LOAD_BEFORE (1-min) when the timed rounds began, $LOAD_END at the end; each round waited for 1-min load <= $LOAD_MAX for at most ${LOAD_WAIT}s (per-sample loads in the JSON below)/"
   echo "- registry: Debian docker-registry $(dpkg-query -W -f='${Version}' docker-registry 2>/dev/null) (filesystem storage under $RW/data, plain HTTP on 127.0.0.1); skopeo $(skopeo --version | awk '{print $3}')"
   echo "- both tools copy the same gzip blobs: slipway from its store ($SROOT), skopeo from the store's OCI layout (\`oci:$SROOT/oci:<ref>\`); pulls land in an empty slipway root / an empty OCI dir"
   echo "- cold push: registry restarted on an empty storage dir before each tool's push; warm push: the same push again; cold pull: empty destination; warm pull: the same pull again"
@@ -235,13 +219,7 @@ report() {
     echo "- target peak memory < 150 MB for the ${BIG_MIB} MiB image: $(verdict "$((peak * 1024))" '<' 150000000) (slipway's peak $(awk -v k="$peak" 'BEGIN { printf "%.0f MB", k * 1024 / 1e6 }') over all its push/pull samples)"
   fi
   echo
-  echo "<details><summary>raw samples (JSON lines)</summary>"
-  echo
-  echo '```'
-  cat "$RESULTS_JSONL"
-  echo '```'
-  echo
-  echo "</details>"
+  raw_samples "$RESULTS_JSONL"
 }
 report | tee "$BENCH_WORK/registry-report.md" | node "$BENCH_DIR/lib/results.mjs" registry
 cat "$BENCH_WORK/registry-report.md"

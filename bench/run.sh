@@ -18,6 +18,7 @@
 # Cleanup (`rm -f`, untimed) after each sample. Tools are interleaved per round so load drift hits all alike.
 # Usage: bash bench/run.sh     env: RUNS (5), WARMUP (1), LOAD_MAX (3), LOAD_WAIT (240), BENCH_WORK, PODMAN=0 skips podman
 BENCH_WORK=${BENCH_WORK:-/var/tmp/slipway-benchrun}
+SNAP_NAME=slipway-snapshot
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 PODMAN=${PODMAN:-1}
 IMAGE=python-docker
@@ -27,25 +28,6 @@ RESULTS_JSONL=$BENCH_WORK/run.jsonl
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 HUB=$(bash "$REPO/fixtures/hub/build.sh" --print-dir)
 
-# Other helpers rebuild dist/ while this runs: time a private copy of the CLI bundle (bin/ + dist/ +
-# package.json, which the supervisor lookup needs), taken once when `--version` works.
-SNAP=$BENCH_WORK/slipway-snapshot
-snapshot_cli() {
-  for _ in $(seq 30); do
-    rm -rf "$SNAP.tmp" && mkdir -p "$SNAP.tmp"
-    if cp -a "$REPO/bin" "$REPO/dist" "$REPO/package.json" "$SNAP.tmp/" 2>/dev/null &&
-      node "$SNAP.tmp/bin/slipway.js" --version >/dev/null 2>&1; then
-      rm -rf "$SNAP" && mv "$SNAP.tmp" "$SNAP"
-      SNAP_AT=$(date -u -r "$SNAP/dist/cli/main.js" '+%H:%M UTC')
-      return 0
-    fi
-    sleep 2
-  done
-  blog "could not copy a working CLI bundle from $REPO/dist"
-  return 1
-}
-snapshot_cli
-SLIPWAY="node $SNAP/bin/slipway.js --root $SROOT"
 slipway_has() { $SLIPWAY image inspect "$1" >/dev/null 2>&1; }
 [[ -e $HUB/READY ]] || { blog "hub not built: run 'bash fixtures/hub/build.sh' as root first"; exit 1; }
 
@@ -214,7 +196,7 @@ report() {
   local t
   echo "## run.sh: \`run -d\` to first HTTP 200, docs tutorial image (slipway vs podman)"
   echo
-  machine_facts | sed "s|(dist/ bundle built [^)]*)|(CLI bundle copied to $SNAP, built $SNAP_AT)|; s/^- load average at start: .*/- load average: $LOAD_START at start, $LOAD_BEFORE (1-min) when the timed rounds began, $LOAD_END at the end; each round waited for 1-min load <= $LOAD_MAX for at most ${LOAD_WAIT}s/"
+  machine_facts | sed "s/^- load average at start: .*/- load average: $LOAD_START at start, $LOAD_BEFORE (1-min) when the timed rounds began, $LOAD_END at the end; each round waited for 1-min load <= $LOAD_MAX for at most ${LOAD_WAIT}s/"
   echo "- image: examples/python-docker (Flask 2.2.2, \`python3 -m flask run --host=0.0.0.0\`), built by each tool from the same context on the hub's python rootfs ($HUB/rootfs/python-3.11-slim.tar, same Env/Cmd)"
   echo "- podman $(podman --version | awk '{print $3}') + runc $(runc --version | awk 'NR==1 {print $3}'), private storage $PW (overlay, cgroupfs, netavark port forwarding); slipway: rootless-style slirp4netns port forwarding"
   echo "- sample: a node process spawns \`CMD\` and polls http://127.0.0.1:PORT/ with http.get every 20 ms from the spawn; time = spawn -> first 200 with 'Hello' in the body. Fresh free port and name per sample; \`rm -f\` after each (untimed). $WARMUP warm-up round + $RUNS timed rounds, tools interleaved per round"
@@ -238,13 +220,7 @@ report() {
     echo "- failed samples (no 200 within 60 s; excluded from the medians): $(grep -c '"firstMs":null' "$RESULTS_JSONL" || true)"
   fi
   echo
-  echo "<details><summary>raw samples (JSON lines)</summary>"
-  echo
-  echo '```'
-  cat "$RESULTS_JSONL"
-  echo '```'
-  echo
-  echo "</details>"
+  raw_samples "$RESULTS_JSONL"
 }
 report | tee "$BENCH_WORK/run-report.md" | node "$BENCH_DIR/lib/results.mjs" run
 cat "$BENCH_WORK/run-report.md"

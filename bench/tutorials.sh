@@ -102,13 +102,7 @@ report() {
   echo
   for t in "${tools[@]}"; do c=cmd_$t; echo "- $(label "$t"): \`${!c}\`"; done
   echo
-  echo "<details><summary>raw samples (JSON lines)</summary>"
-  echo
-  echo '```'
-  cat "$RESULTS_JSONL"
-  echo '```'
-  echo
-  echo "</details>"
+  raw_samples "$RESULTS_JSONL"
 }
 report > "$BENCH_WORK/tutorials.md"
 cat "$BENCH_WORK/tutorials.md"

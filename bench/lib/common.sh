@@ -21,13 +21,24 @@ PEERS_WORK=${PEERS_WORK:-/var/tmp/slipway-bench}
 PEERS=${PEERS-buildah buildkit}
 SROOT=$BENCH_WORK/root
 mkdir -p "$BENCH_WORK"
-# Run a private copy of the CLI bundle: other helpers rebuild dist/ while a long benchmark runs.
-SNAP=$BENCH_WORK/cli-snapshot
+# Run a private copy of the CLI bundle: dist/ may be rebuilt while a long benchmark runs. A copy is
+# kept only once `--version` works from it (a rebuild in progress leaves dist/ half written).
+# SNAP_NAME lets scripts that may run at the same time keep their copies apart.
+SNAP=$BENCH_WORK/${SNAP_NAME:-cli-snapshot}
+SNAP_AT='?'
 if [[ -s $REPO/dist/cli/main.js ]]; then
-  rm -rf "$SNAP.tmp" && mkdir -p "$SNAP.tmp/dist"
-  cp -r "$REPO/bin" "$SNAP.tmp/bin" && cp -r "$REPO/dist/cli" "$SNAP.tmp/dist/cli" && cp "$REPO/package.json" "$SNAP.tmp/"
-  ln -s "$REPO/node_modules" "$SNAP.tmp/node_modules"
-  rm -rf "$SNAP" && mv "$SNAP.tmp" "$SNAP"
+  for _ in $(seq 30); do
+    rm -rf "$SNAP.tmp" && mkdir -p "$SNAP.tmp/dist"
+    if cp -r "$REPO/bin" "$SNAP.tmp/bin" && cp -r "$REPO/dist/cli" "$SNAP.tmp/dist/cli" &&
+      cp "$REPO/package.json" "$SNAP.tmp/" && ln -s "$REPO/node_modules" "$SNAP.tmp/node_modules" &&
+      node "$SNAP.tmp/bin/slipway.js" --version >/dev/null 2>&1; then
+      rm -rf "$SNAP" && mv "$SNAP.tmp" "$SNAP"
+      SNAP_AT=$(date -u -r "$SNAP/dist/cli/main.js" '+%H:%M UTC')
+      break
+    fi
+    sleep 2
+  done
+  [[ $SNAP_AT != '?' ]] || { echo "bench: could not copy a working CLI bundle from $REPO/dist" >&2; exit 1; }
 fi
 SLIPWAY="node $SNAP/bin/slipway.js --root $SROOT"
 DOCKER=/usr/bin/docker
@@ -73,6 +84,16 @@ timeit() {
 fmt_s() { [[ -n ${1:-} && $1 != - ]] && awk -v a="$1" 'BEGIN { printf "%.3f", a / 1000 }' || echo -; }
 ratio() { [[ -n ${1:-} && -n ${2:-} && $1 != - && $2 != - ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo -; }
 # verdict VALUE OP LIMIT -> "met" / "MISSED"
+# The raw JSON lines of a report, folded away.
+raw_samples() {
+  echo "<details><summary>raw samples (JSON lines)</summary>"
+  echo
+  echo '```'
+  cat "$1"
+  echo '```'
+  echo
+  echo "</details>"
+}
 verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == "<") ? v < l : v <= l; print (ok ? "met" : "**MISSED**") }'; }
 
 want_peer() { [[ " $PEERS " == *" $1 "* ]]; }
