@@ -206,22 +206,7 @@ export async function startTokenServer(
   const dir = tmp('token');
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  const r = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=slipway-test-token',
-  ]);
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  await opensslSelfSigned(certFile, keyFile, ['-subj', '/CN=slipway-test-token']);
   const key = readFileSync(keyFile, 'utf8');
   const certDer = Buffer.from(
     readFileSync(certFile, 'utf8')
@@ -400,6 +385,12 @@ export function makeTar(dir: string, name: string, files: Record<string, string 
 export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
   const cert = join(dir, 'tls.crt');
   const key = join(dir, 'tls.key');
+  await opensslSelfSigned(cert, key, ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  return { cert, key };
+}
+
+/** `openssl req -x509`: a new RSA key and a two-day self-signed certificate with `subject` args. */
+async function opensslSelfSigned(cert: string, key: string, subject: string[]): Promise<void> {
   const r = await run('openssl', [
     'req',
     '-x509',
@@ -412,11 +403,7 @@ export async function selfSignedCert(dir: string): Promise<{ cert: string; key: 
     cert,
     '-days',
     '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
+    ...subject,
   ]);
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { cert, key };
 }
