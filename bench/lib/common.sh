@@ -26,14 +26,14 @@ mkdir -p "$BENCH_WORK"
 # SNAP_NAME lets scripts that may run at the same time keep their copies apart.
 SNAP=$BENCH_WORK/${SNAP_NAME:-cli-snapshot}
 SNAP_AT='?'
-if [[ -s $REPO/dist/cli/main.js ]]; then
+if [[ -s $REPO/dist/cli/main.cjs ]]; then
   for _ in $(seq 30); do
     rm -rf "$SNAP.tmp" && mkdir -p "$SNAP.tmp/dist"
     if cp -r "$REPO/bin" "$SNAP.tmp/bin" && cp -r "$REPO/dist/cli" "$SNAP.tmp/dist/cli" &&
       cp "$REPO/package.json" "$SNAP.tmp/" && ln -s "$REPO/node_modules" "$SNAP.tmp/node_modules" &&
       node "$SNAP.tmp/bin/slipway.js" --version >/dev/null 2>&1; then
       rm -rf "$SNAP" && mv "$SNAP.tmp" "$SNAP"
-      SNAP_AT=$(date -u -r "$SNAP/dist/cli/main.js" '+%H:%M UTC')
+      SNAP_AT=$(date -u -r "$SNAP/dist/cli/main.cjs" '+%H:%M UTC')
       break
     fi
     sleep 2
@@ -66,7 +66,7 @@ machine_facts() {
   rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')
   [[ -n $(git -C "$REPO" status --porcelain -- src 2>/dev/null) ]] && dirty=" + uncommitted src/ changes"
   cat <<EOF
-- date: $(date -u '+%Y-%m-%d %H:%M UTC'); slipway $rev$dirty (a copy of the dist/ bundle built $(date -u -r "$SNAP/dist/cli/main.js" '+%H:%M UTC' 2>/dev/null || echo '?'), run from $SNAP)
+- date: $(date -u '+%Y-%m-%d %H:%M UTC'); slipway $rev$dirty (a copy of the dist/ bundle built $(date -u -r "$SNAP/dist/cli/main.cjs" '+%H:%M UTC' 2>/dev/null || echo '?'), run from $SNAP)
 - machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), node $(node --version), filesystem of $BENCH_WORK: $(stat -f -c %T "$BENCH_WORK")
 - load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: other helpers build and test at the same time)
 EOF

@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { CliContext } from '../cli/context.js';
 import { SlipwayError } from '../errors.js';
@@ -30,7 +31,9 @@ export const DEFAULT_TERMINAL_SIZE: TerminalSize = { cols: 80, rows: 24 };
 export async function spawnOnPty(file: string, args: string[], size: TerminalSize): Promise<PtyProcess> {
   let pty: typeof import('@lydell/node-pty');
   try {
-    pty = await import('@lydell/node-pty');
+    // require, not import(): the bundle runs from V8's code cache, where a lazily compiled import()
+    // has lost the loader it needs (Node 20).
+    pty = createRequire(import.meta.url)('@lydell/node-pty') as typeof import('@lydell/node-pty');
   } catch (e) {
     throw new SlipwayError(
       'RUNTIME',

@@ -15,7 +15,7 @@ function skipReason(): string | undefined {
   const base = runtimeSkipReason();
   if (base) return base;
   if (!existsSync('/usr/bin/slirp4netns')) return 'needs slirp4netns';
-  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) return 'needs `npm run build` (dist/cli)';
+  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.cjs'))) return 'needs `npm run build` (dist/cli)';
   return undefined;
 }
 
