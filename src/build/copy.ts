@@ -265,11 +265,15 @@ export async function archiveKind(path: string): Promise<ArchiveKind | undefined
   return undefined;
 }
 
-/** Unpacks with the layer applier, so an archive can never write outside the destination. */
-async function unpackArchive(
+/**
+ * Unpacks with the layer applier, so an archive can never write outside the destination.
+ * `what` names the archive's role in errors (ADD's source, or a build context read from stdin).
+ */
+export async function unpackArchive(
   archive: string,
   targetDir: string,
   chown: Ownership | undefined,
+  what = 'ADD',
 ): Promise<void> {
   const kind = await archiveKind(archive);
   let input: Readable = createReadStream(archive);
@@ -284,13 +288,13 @@ async function unpackArchive(
     ? new Promise<void>((resolve, reject) => {
         tool!.on('error', () =>
           reject(
-            new SlipwayError('BUILD', `ADD: ${kind} is not installed`, {
+            new SlipwayError('BUILD', `${what}: ${kind} is not installed`, {
               hint: `apt-get install ${kind === 'xz' ? 'xz-utils' : 'bzip2'}`,
             }),
           ),
         );
         tool!.on('close', (code) =>
-          code === 0 ? resolve() : reject(new SlipwayError('BUILD', `ADD: cannot decompress ${archive}`)),
+          code === 0 ? resolve() : reject(new SlipwayError('BUILD', `${what}: cannot decompress ${archive}`)),
         );
       })
     : Promise.resolve();

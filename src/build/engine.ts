@@ -52,6 +52,8 @@ export interface BuildOptions {
   /** Dockerfile path; default `<context>/Dockerfile`. `-` is not supported here: pass `dockerfileText`. */
   dockerfile?: string;
   dockerfileText?: string;
+  /** The context's digest cache file; default: one under the root per context directory. */
+  contextDigestCache?: string;
   tags?: string[];
   buildArgs?: Record<string, string>;
   target?: string;
@@ -714,7 +716,9 @@ class Engine {
         const entries = await walkContext(this.opts.contextDir, this.matcher);
         // One digest cache per context directory, so a large context elsewhere never slows this one down.
         const name = createHash('sha256').update(this.opts.contextDir).digest('hex').slice(0, 32);
-        this.hasher = await ContextHasher.open(join(this.opts.root, 'cache', 'context', `${name}.bin`));
+        this.hasher = await ContextHasher.open(
+          this.opts.contextDigestCache ?? join(this.opts.root, 'cache', 'context', `${name}.bin`),
+        );
         const bytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
         v.status(`transferring context: ${humanBytes(bytes)} done`);
         v.done();

@@ -14,7 +14,7 @@ export interface CliResult {
 export function slipway(
   root: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
 ): CliResult {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin/slipway.js'), '--root', root, ...args], {
     cwd: opts.cwd ?? repoRoot,

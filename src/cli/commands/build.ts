@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import { build } from '../../build/engine.js';
 import { parseOutputFlag, parseSecretFlag } from '../../build/flags.js';
+import { contextFromStdin, dockerfileFromStdin } from '../../build/stdin-context.js';
 import { SlipwayError } from '../../errors.js';
 import { ProgressReporter } from '../../progress/events.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
@@ -70,7 +71,7 @@ export const run: CommandRunner = async (args, ctx) => {
       hint: "See 'slipway build --help'.",
     });
   }
-  if (path === '-' || /^(https?|git):\/\//.test(path)) {
+  if (/^(https?|git):\/\//.test(path) || path.startsWith('git@')) {
     throw new SlipwayError(
       'UNSUPPORTED',
       `build context "${path}" is not supported yet: use a local directory`,
@@ -87,6 +88,12 @@ export const run: CommandRunner = async (args, ctx) => {
   const output = o.output[0] === undefined ? undefined : parseOutputFlag(o.output[0]);
   const mode = o.quiet ? 'quiet' : o.progress;
   if (!isProgressMode(mode)) throw new SlipwayError('USAGE', `invalid progress mode "${o.progress}"`);
+  const stdinContext = path === '-' ? await contextFromStdin(process.stdin, o.file) : undefined;
+  const source: { contextDir: string; dockerfile?: string; dockerfileText?: string } = stdinContext ?? {
+    contextDir: path,
+  };
+  if (!stdinContext && o.file === '-') source.dockerfileText = await dockerfileFromStdin(process.stdin);
+  else if (!stdinContext && o.file) source.dockerfile = o.file;
   const sink = createRenderer(mode);
   const progress = new ProgressReporter(sink);
   const epoch = process.env.SOURCE_DATE_EPOCH;
@@ -98,8 +105,10 @@ export const run: CommandRunner = async (args, ctx) => {
   try {
     const result = await build({
       root: ctx.root,
-      contextDir: path,
-      ...(o.file ? { dockerfile: o.file } : {}),
+      contextDir: source.contextDir,
+      ...(source.dockerfile !== undefined ? { dockerfile: source.dockerfile } : {}),
+      ...(source.dockerfileText !== undefined ? { dockerfileText: source.dockerfileText } : {}),
+      ...(stdinContext ? { contextDigestCache: stdinContext.digestCache } : {}),
       tags: o.tag,
       buildArgs: keyValues(o.buildArg, true),
       ...(o.target ? { target: o.target } : {}),
@@ -141,6 +150,7 @@ export const run: CommandRunner = async (args, ctx) => {
     return 0;
   } finally {
     if (!ok) progress.close(false);
+    await stdinContext?.dispose();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -280,6 +280,50 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.deepEqual(listing, ['a', 'b']);
   });
 
+  test('build - reads a Dockerfile or a (compressed) context archive from stdin; -f - reads the Dockerfile', () => {
+    const files = (tarPath: string) =>
+      spawnSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+    const dockerfileOnly = slipway(root, ['build', '-q', '-t', 'stdin-df', '-'], {
+      input: 'FROM busybox\nRUN echo from-stdin > /marker\n',
+    });
+    assert.equal(dockerfileOnly.status, 0, dockerfileOnly.stderr);
+    const marker = slipway(root, ['run', '--rm', 'stdin-df', 'cat', '/marker']);
+    assert.equal(marker.stdout, 'from-stdin\n', marker.stderr);
+
+    const ctx = tempDir('ctx-stdin');
+    writeTree(ctx, { 'sub/Build.df': 'FROM scratch\nCOPY a /a\n', a: 'A', '.dockerignore': 'b\n', b: 'B' });
+    const archive = join(ctx, '..', `${ctx.split('/').pop()}.tgz`);
+    assert.equal(spawnSync('tar', ['-czf', archive, '-C', ctx, '.']).status, 0);
+    const out = join(tempDir('stdin-out'), 'fs.tar');
+    const fromTar = slipway(
+      root,
+      ['build', '-q', '-f', 'sub/Build.df', '--output', `type=tar,dest=${out}`, '-'],
+      {
+        input: readFileSync(archive),
+      },
+    );
+    assert.equal(fromTar.status, 0, fromTar.stderr);
+    assert.deepEqual(files(out), ['a']);
+
+    const missing = slipway(root, ['build', '-q', '-f', 'nope/Dockerfile', '-'], {
+      input: readFileSync(archive),
+    });
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /open nope\/Dockerfile: no such file or directory/);
+
+    const dashF = slipway(root, ['build', '-q', '-f', '-', '--output', `type=tar,dest=${out}`, ctx], {
+      input: 'FROM scratch\nCOPY a /from-dash-f\n',
+    });
+    assert.equal(dashF.status, 0, dashF.stderr);
+    assert.deepEqual(files(out), ['from-dash-f']);
+    const badLine = slipway(root, ['build', '-q', '-f', '-', ctx], { input: 'FROM scratch\nFOO bar\n' });
+    assert.match(badLine.stderr, /Dockerfile:2:1: unknown instruction: FOO/);
+
+    const both = slipway(root, ['build', '-f', '-', '-'], { input: 'FROM scratch\n' });
+    assert.equal(both.status, 125);
+    assert.match(both.stderr, /can't use stdin for both build context and dockerfile/);
+  });
+
   test('ONBUILD triggers of a base image run first in the child and are not inherited', () => {
     const ctx = tempDir('ctx-onbuild');
     writeTree(ctx, {
