@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Runs the bundled CLI (dist/cli/main.cjs) through V8's code cache. Node 20 has no compile cache of
-// its own, and compiling the bundle was ~40 ms of every start. One cache per command, written after
+// its own, and compiling the bundle was ~35 ms of every start. One cache per command, written after
 // that command's first successful run, holds the functions that command compiled. The cache's name
 // carries the bundle's size and mtime and Node's version because V8 checks a cache only against the
 // source's length: a cache from another bundle must never be offered.

@@ -1014,7 +1014,10 @@ async function downloadSources(
     try {
       response = await fetch(url, { redirect: 'follow' });
     } catch (e) {
-      throw new SlipwayError('BUILD', `failed to load ${url}: ${(e as Error).message}`);
+      // fetch's own message is only "fetch failed": the reason (DNS, refused, TLS) is its cause.
+      const cause = (e as Error).cause;
+      const reason = cause instanceof Error ? cause.message : (e as Error).message;
+      throw new SlipwayError('BUILD', `failed to load ${url}: ${reason}`);
     }
     if (!response.ok || !response.body) {
       throw new SlipwayError('BUILD', `failed to load ${url}: invalid response status ${response.status}`);

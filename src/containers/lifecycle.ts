@@ -3,10 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SlipwayError } from '../errors.js';
 import { isMounted, unmount } from '../runtime/overlay.js';
 import { OciRuntime } from '../runtime/runc.js';
-import { removeNetns } from './network.js';
+import { createNetns, removeNetns } from './network.js';
 import { type PublishSpec, parseExposeKeys, signalNumber } from './options.js';
 import { allocatePorts } from './ports.js';
 import { isSameProcess, processStartTime } from './proc.js';
+import { mountContainerRootfs } from './rootfs.js';
 import { type GoOptions, type PendingSupervisor, prepareSupervisor } from './supervisor-launch.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { removeContainerFiles } from './remove.js';
@@ -118,17 +119,35 @@ export async function startContainer(
   opts: StartOptions,
 ): Promise<void> {
   const supervisor = opts.supervisor ?? prepareSupervisor(cs.root, opts);
+  const p = cs.paths(rec.id);
+  const releaseHost = async () => {
+    await removeNetns(p.netns).catch(() => {});
+    if (isMounted(p.rootfs)) await unmount(p.rootfs).catch(() => {});
+  };
   try {
     const ports = await allocatePorts(publishRequests(rec), `${rec.name} (${rec.id})`);
     await cs.update(rec.id, (r) => {
       r.state.ports = ports;
       r.state.error = '';
     });
+    // The supervisor is still starting Node (~140 ms here): mount the rootfs and create the network
+    // namespace meanwhile. It finds both done, takes them over and tears them down at the end.
+    await Promise.all([
+      mountContainerRootfs(cs.root, p, rec.layers),
+      rec.hostConfig.networkMode === 'bridge' ? createNetns(p.netns) : undefined,
+    ]);
   } catch (e) {
     supervisor.cancel();
+    await releaseHost();
     throw e;
   }
-  await supervisor.go(cs, rec, opts);
+  try {
+    await supervisor.go(cs, rec, opts);
+  } catch (e) {
+    // A supervisor that reported a failure has cleaned up already; one that died never took over.
+    await releaseHost();
+    throw e;
+  }
 }
 
 /** Polls until the container is no longer running and its supervisor finished cleaning up. */

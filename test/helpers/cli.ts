@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
@@ -26,8 +35,29 @@ export function slipway(
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+  if (tempDirs.length === 0) process.once('exit', removeTempDirs);
+  tempDirs.push(dir);
+  return dir;
+}
+
+// A directory with something still mounted under it (a failed test's container) is left for
+// inspection: removing through an overlay mount would only write whiteouts.
+function removeTempDirs(): void {
+  let mounts = '';
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {}
+  for (const dir of tempDirs) {
+    if (mounts.includes(` ${dir}/`)) continue;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {}
+  }
 }
 
 /** Writes a tree of files: `{ 'a.txt': 'x', 'd/b': 'y' }`. */
