@@ -3,7 +3,35 @@
 // start). Each command's modules stay behind lazy initialisers, so a command runs only its own
 // top-level code.
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+
+// Node builtins that cost milliseconds to load and that most commands never touch (commander alone
+// requires child_process, which pulls in net and dgram): each becomes an object of getters that
+// loads the real module on first use. The names are this Node's, the one that runs the bundle.
+const LAZY_BUILTINS = ['child_process', 'zlib', 'net', 'dgram', 'http', 'https', 'tls', 'readline'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) =>
+      args.namespace === 'lazy-builtin'
+        ? undefined
+        : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const names = Object.keys(createRequire(import.meta.url)(`node:${args.path}`));
+      return {
+        contents: `let real;
+const load = () => (real ??= require('node:${args.path}'));
+for (const name of ${JSON.stringify(names)}) {
+  Object.defineProperty(exports, name, { get: () => load()[name], enumerable: true });
+}`,
+        loader: 'js',
+      };
+    });
+  },
+};
 
 // Stale output (and code caches of an older bundle) would otherwise pile up beside the new one.
 rmSync('dist/cli', { recursive: true, force: true });
@@ -23,6 +51,7 @@ await build({
   legalComments: 'none',
   define: { 'import.meta.url': '__slipwayBundleUrl' },
   banner: { js: "var __slipwayBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyBuiltins],
   logLevel: 'warning',
 });
 

@@ -88,6 +88,12 @@ export class BlobStore {
    * digest that is already stored, the source is not read (the caller may skip producing it: check `has`).
    */
   async write(source: BlobSource, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
+    if (opts.digest === undefined && (typeof source === 'string' || source instanceof Uint8Array)) {
+      // Bytes in memory hash first: a blob the store has already (a rebuild's config and manifest)
+      // then costs a stat instead of a write, fsync and rename.
+      const digest = `sha256:${createHash('sha256').update(source).digest('hex')}` as Digest;
+      opts = { digest };
+    }
     if (opts.digest !== undefined) {
       assertDigest(opts.digest);
       // Pin first: gc re-checks pins after moving candidates away (see gc.ts).
