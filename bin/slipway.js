@@ -11,7 +11,13 @@ const Module = require('node:module');
 const path = require('node:path');
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli', 'main.cjs');
-const source = fs.readFileSync(bundle, 'utf8');
+let source;
+try {
+  source = fs.readFileSync(bundle, 'utf8');
+} catch {
+  process.stderr.write(`ERROR: ${bundle} is missing: run \`npm run build\` in ${path.dirname(__dirname)}\n`);
+  process.exit(1);
+}
 const cacheDir = path.join(__dirname, '..', 'dist', 'cli', 'code-cache');
 const cacheFile = path.join(cacheDir, `${commandOf(process.argv.slice(2))}-${bundleStamp()}.bin`);
 

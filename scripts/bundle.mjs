@@ -1,5 +1,5 @@
 // Bundles the CLI into one CommonJS file, dist/cli/main.cjs, that bin/slipway.js loads through V8's
-// code cache (Node 20 has no compile cache of its own; compiling the bundle was ~40 ms of every
+// code cache (Node 20 has no compile cache of its own; compiling the bundle was ~35 ms of every
 // start). Each command's modules stay behind lazy initialisers, so a command runs only its own
 // top-level code.
 import { rmSync } from 'node:fs';

@@ -11,8 +11,10 @@ import type { PortBinding } from './record.js';
 export const SLIRP_GUEST_IP = '10.0.2.100';
 export const SLIRP_DNS = '10.0.2.3';
 
-/** A network namespace kept alive by a bind mount on `path` (like `ip netns add`), with only lo. */
-/** Creates the namespace bound at `path`; one already bound there (made by the CLI) is kept. */
+/**
+ * A network namespace kept alive by a bind mount on `path` (like `ip netns add`), with only lo. One
+ * already bound there (the CLI makes it while the supervisor starts) is kept.
+ */
 export async function createNetns(path: string): Promise<void> {
   if (isMounted(path)) return;
   closeSync(openSync(path, 'a'));
