@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { type Duplex, Duplex as DuplexClass, PassThrough } from 'node:stream';
-import { createGunzip, createGzip, constants as zc } from 'node:zlib';
+import { createGunzip, createGzip, gzipSync, type ZlibOptions, constants as zc } from 'node:zlib';
 import { SlipwayError } from '../errors.js';
 import type { Compression } from './types.js';
 
@@ -65,24 +65,28 @@ function runZstd(args: string[]): CodecStream {
   return { stream, done };
 }
 
+/**
+ * The one gzip configuration every layer is written with, streamed or in one call: deflate's output
+ * depends on these parameters, never on how the input is chunked, so both give the same bytes.
+ * Node's gzip header carries mtime 0 and a fixed OS byte, so it adds no nondeterminism.
+ */
+export function gzipOptions(level?: number): ZlibOptions {
+  const lvl = level ?? DEFAULT_GZIP_LEVEL;
+  if (!Number.isInteger(lvl) || lvl < 1 || lvl > 9) {
+    throw new SlipwayError('LAYER', `gzip level must be 1..9, got ${lvl}`);
+  }
+  return { level: lvl, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: ZLIB_CHUNK };
+}
+
+/** Compresses a whole (small) layer held in memory; `none` returns it as is. */
+export function compressBuffer(tar: Buffer, compression: 'gzip' | 'none', level?: number): Buffer {
+  return compression === 'gzip' ? gzipSync(tar, gzipOptions(level)) : tar;
+}
+
 export function compressor(compression: Compression, level?: number): CodecStream {
   switch (compression) {
-    case 'gzip': {
-      const lvl = level ?? DEFAULT_GZIP_LEVEL;
-      if (!Number.isInteger(lvl) || lvl < 1 || lvl > 9) {
-        throw new SlipwayError('LAYER', `gzip level must be 1..9, got ${lvl}`);
-      }
-      // Node's gzip header carries mtime 0 and a fixed OS byte, so it adds no nondeterminism.
-      return {
-        stream: createGzip({
-          level: lvl,
-          memLevel: 8,
-          strategy: zc.Z_DEFAULT_STRATEGY,
-          chunkSize: ZLIB_CHUNK,
-        }),
-        done: Promise.resolve(),
-      };
-    }
+    case 'gzip':
+      return { stream: createGzip(gzipOptions(level)), done: Promise.resolve() };
     case 'zstd': {
       const lvl = level ?? DEFAULT_ZSTD_LEVEL;
       if (!Number.isInteger(lvl) || lvl < 1 || lvl > 19) {

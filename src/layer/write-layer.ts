@@ -1,11 +1,11 @@
 /** Entries → compressed blob on disk, with diffId and digest hashed in the same single pass. */
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import { compressor } from './compress.js';
+import { compressBuffer, compressor } from './compress.js';
 import { layerMediaType } from './media-types.js';
 import { tarStream } from './tar-writer.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
@@ -49,6 +49,44 @@ function sortedArray(entries: LayerEntry[]): LayerEntry[] {
   return sorted;
 }
 
+// Up to this tar size a layer is built in memory and compressed in one call: for a COPY of a few
+// source files the stream pipeline costs more than the work (~10 ms of a 0.25 s rebuild here).
+// Larger layers stream, so compression runs on the thread pool beside the tar writer.
+const IN_MEMORY_LAYER_BYTES = 1 << 20;
+
+function tarBytes(entries: LayerEntry[]): number {
+  let n = 1024;
+  for (const e of entries) n += 512 + (e.type === 'file' ? Math.ceil(e.size / 512) * 512 : 0);
+  return n;
+}
+
+async function writeLayerInMemory(
+  entries: LayerEntry[],
+  outPath: string,
+  compression: 'gzip' | 'none',
+  level: number | undefined,
+  oci: boolean,
+  tarOpts: { sourceDateEpoch?: number },
+): Promise<LayerBlob> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of tarStream(entries, tarOpts)) chunks.push(chunk);
+  const tar = Buffer.concat(chunks);
+  const blob = compressBuffer(tar, compression, level);
+  try {
+    await writeFile(outPath, blob, { mode: 0o644 });
+  } catch (e) {
+    await rm(outPath, { force: true });
+    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    path: outPath,
+    digest: `sha256:${createHash('sha256').update(blob).digest('hex')}`,
+    diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}`,
+    size: blob.length,
+    mediaType: layerMediaType(compression, oci),
+  };
+}
+
 export async function writeLayer(
   entries: AsyncIterable<LayerEntry> | LayerEntry[],
   outPath: string,
@@ -64,6 +102,10 @@ export async function writeLayer(
     throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
   }
   const level = compression === 'zstd' ? opts.zstdLevel : opts.gzipLevel;
+  const tarOpts = opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch };
+  if (Array.isArray(entries) && compression !== 'zstd' && tarBytes(entries) <= IN_MEMORY_LAYER_BYTES) {
+    return writeLayerInMemory(source as LayerEntry[], outPath, compression, level, oci, tarOpts);
+  }
   const codec = compressor(compression, level);
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
@@ -71,16 +113,10 @@ export async function writeLayer(
   try {
     await Promise.all([
       pipeline(
-        Readable.from(
-          tarStream(
-            source,
-            opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch },
-          ),
-          {
-            objectMode: false,
-            highWaterMark: 1 << 20,
-          },
-        ),
+        Readable.from(tarStream(source, tarOpts), {
+          objectMode: false,
+          highWaterMark: 1 << 20,
+        }),
         hashTap(diffHash),
         codec.stream,
         hashTap(blobHash, written),

@@ -65,6 +65,22 @@ describe('writeLayer', () => {
     }
   });
 
+  test('a small layer written in memory has the same bytes as the same entries streamed', async () => {
+    for (const compression of ['gzip', 'none'] as Compression[]) {
+      const entries = await entriesFromDir(src);
+      const inMemory = await writeLayer(entries, join(work, `mem.${compression}`), { compression });
+      async function* streamed() {
+        yield* entries;
+      }
+      const viaStream = await writeLayer(streamed(), join(work, `stream.${compression}`), { compression });
+      assert.deepEqual(
+        { digest: inMemory.digest, diffId: inMemory.diffId, size: inMemory.size },
+        { digest: viaStream.digest, diffId: viaStream.diffId, size: viaStream.size },
+        compression,
+      );
+    }
+  });
+
   test('diffId is the sha256 of the decompressed blob; digest and size describe the file', async () => {
     const blob = await writeLayer(await entriesFromDir(src), join(work, 'c.tgz'), { compression: 'gzip' });
     const fileSha = sh('sha256sum', [blob.path]).split(' ')[0];
