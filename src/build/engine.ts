@@ -948,17 +948,16 @@ class Engine {
       history,
     };
     v.status('exporting layers done');
+    // Recording the image and naming it is one index.json update.
     const put = await this.store.putImage({
       config: image,
       layers: final.layers.map((l) => l.descriptor),
       uncompressedSizes: final.layers.map((l) => l.uncompressedSize ?? l.descriptor.size),
+      tags: this.opts.tags ?? [],
     });
     v.status(`writing image ${put.configDigest} done`);
-    const names: string[] = [];
-    for (const tag of this.opts.tags ?? []) {
-      names.push(await this.store.tag(tag, put.manifestDigest));
-      v.status(`naming to ${names.at(-1)} done`);
-    }
+    const names = put.names;
+    for (const name of names) v.status(`naming to ${name} done`);
     if (output.type === 'oci' || output.type === 'docker') {
       v.status(`sending tarball to ${output.dest}`);
       const { saveImages } = await import('../images/save.js');

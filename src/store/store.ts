@@ -58,6 +58,16 @@ export interface PutImageInput {
   mediaTypes?: 'oci' | 'docker';
   /** Manifest annotations (OCI only; Docker schema2 has none). */
   annotations?: Record<string, string>;
+  /** Names to point at the image, in the same index.json update that records it. */
+  tags?: string[];
+}
+
+/** The normalized name a tag reference stores as; digest references cannot be tags. */
+function tagName(ref: string): string {
+  if (parseReference(ref).digest !== undefined) {
+    throw new SlipwayError('INVALID_REFERENCE', 'refusing to create a tag with a digest reference');
+  }
+  return formatReference(parseDockerRef(ref));
 }
 
 export interface PutImageResult {
@@ -67,6 +77,8 @@ export interface PutImageResult {
   manifest: Manifest;
   /** Descriptor of the manifest blob (mediaType, digest, size). */
   descriptor: Descriptor;
+  /** `tags`, normalized, in the order given. */
+  names: string[];
 }
 
 export interface UntagResult {
@@ -225,6 +237,7 @@ export class Store {
 
   /** Write config + manifest blobs for already-stored layers and record the image (unnamed until tagged). */
   async putImage(input: PutImageInput): Promise<PutImageResult> {
+    const names = (input.tags ?? []).map(tagName);
     const docker = input.mediaTypes === 'docker';
     const { config, layers } = input;
     if (!Array.isArray(config.rootfs?.diff_ids) || config.rootfs.diff_ids.length !== layers.length) {
@@ -271,8 +284,15 @@ export class Store {
     await this.updateIndex(async (idx) => {
       if (!idx.manifests.some((d) => d.digest === descriptor.digest))
         idx.manifests.push(danglingEntry(descriptor, meta));
+      for (const name of names) await this.applyTag(idx, name, descriptor.digest);
     });
-    return { manifestDigest: descriptor.digest, configDigest: configDesc.digest, manifest, descriptor };
+    return {
+      manifestDigest: descriptor.digest,
+      configDigest: configDesc.digest,
+      manifest,
+      descriptor,
+      names,
+    };
   }
 
   /**
@@ -421,39 +441,38 @@ export class Store {
    */
   async tag(ref: string, manifestDigest: Digest): Promise<string> {
     assertDigest(manifestDigest, 'manifest digest');
-    if (parseReference(ref).digest !== undefined) {
-      throw new SlipwayError('INVALID_REFERENCE', 'refusing to create a tag with a digest reference');
-    }
-    const name = formatReference(parseDockerRef(ref));
-    await this.updateIndex(async (idx) => {
-      const groups = groupEntries(idx);
-      const target = groups.get(manifestDigest);
-      let desc: Descriptor;
-      let meta: ImageMeta;
-      if (target) {
-        desc = { mediaType: target[0]!.mediaType, digest: manifestDigest, size: target[0]!.size };
-        meta = await this.metaOf(target);
-      } else {
-        desc = await this.verifyComplete(manifestDigest);
-        meta = await this.computeMeta(manifestDigest);
-      }
-      const losers = new Set<Digest>();
-      idx.manifests = idx.manifests.filter((d) => {
-        const n = refName(d);
-        if (n !== undefined && normalizeStoredName(n) === name) {
-          losers.add(d.digest);
-          return false;
-        }
-        return !(d.digest === manifestDigest && n === undefined);
-      });
-      idx.manifests.push({ ...desc, annotations: { [ANNOTATION_REF_NAME]: name, ...metaAnnotations(meta) } });
-      for (const old of losers) {
-        if (old === manifestDigest || idx.manifests.some((d) => d.digest === old)) continue;
-        const oldEntries = groups.get(old)!;
-        idx.manifests.push(danglingEntry(oldEntries[0]!, await this.metaOf(oldEntries)));
-      }
-    });
+    const name = tagName(ref);
+    await this.updateIndex((idx) => this.applyTag(idx, name, manifestDigest));
     return name;
+  }
+
+  private async applyTag(idx: Index, name: string, manifestDigest: Digest): Promise<void> {
+    const groups = groupEntries(idx);
+    const target = groups.get(manifestDigest);
+    let desc: Descriptor;
+    let meta: ImageMeta;
+    if (target) {
+      desc = { mediaType: target[0]!.mediaType, digest: manifestDigest, size: target[0]!.size };
+      meta = await this.metaOf(target);
+    } else {
+      desc = await this.verifyComplete(manifestDigest);
+      meta = await this.computeMeta(manifestDigest);
+    }
+    const losers = new Set<Digest>();
+    idx.manifests = idx.manifests.filter((d) => {
+      const n = refName(d);
+      if (n !== undefined && normalizeStoredName(n) === name) {
+        losers.add(d.digest);
+        return false;
+      }
+      return !(d.digest === manifestDigest && n === undefined);
+    });
+    idx.manifests.push({ ...desc, annotations: { [ANNOTATION_REF_NAME]: name, ...metaAnnotations(meta) } });
+    for (const old of losers) {
+      if (old === manifestDigest || idx.manifests.some((d) => d.digest === old)) continue;
+      const oldEntries = groups.get(old)!;
+      idx.manifests.push(danglingEntry(oldEntries[0]!, await this.metaOf(oldEntries)));
+    }
   }
 
   /** Remove one name; the image stays (dangling if it was its last name). NOT_FOUND if `ref` names nothing. */
