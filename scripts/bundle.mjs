@@ -36,9 +36,9 @@ for (const name of ${JSON.stringify(names)}) {
 // Stale output (and code caches of an older bundle) would otherwise pile up beside the new one.
 rmSync('dist/cli', { recursive: true, force: true });
 
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cli/main.cjs',
+// Both bundles: one self-contained CommonJS file each; `import.meta.url` (used to find files beside
+// the module) becomes the bundle's own URL.
+const common = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -47,29 +47,20 @@ await build({
   // A native addon (its .node binary is resolved at run time from node_modules).
   external: ['@lydell/node-pty'],
   minify: process.env.SLIPWAY_BUNDLE_DEBUG !== '1',
-  keepNames: false,
   legalComments: 'none',
   define: { 'import.meta.url': '__slipwayBundleUrl' },
   banner: { js: "var __slipwayBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyBuiltins],
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/cli/main.cjs',
+  keepNames: false,
+  plugins: [lazyBuiltins],
 });
 
-// The container supervisor is a detached process that needs no CLI code: one self-contained
-// CommonJS file, so its start-up (on the path of every `run`) loads one module, without the ESM
-// loader (~10 ms less per start here).
-await build({
-  entryPoints: ['src/containers/supervise.ts'],
-  outfile: 'dist/cli/supervise.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  packages: 'bundle',
-  external: ['@lydell/node-pty'],
-  minify: process.env.SLIPWAY_BUNDLE_DEBUG !== '1',
-  legalComments: 'none',
-  define: { 'import.meta.url': '__slipwayBundleUrl' },
-  banner: { js: "var __slipwayBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
-});
+// The container supervisor is a detached process that needs no CLI code: its own small bundle, so
+// its start-up (on the path of every `run`) loads only what supervising needs.
+await build({ ...common, entryPoints: ['src/containers/supervise.ts'], outfile: 'dist/cli/supervise.cjs' });

@@ -714,11 +714,7 @@ class Engine {
       const v = this.opts.progress.start('[internal] load build context');
       this.contextEntries = (async () => {
         const entries = await walkContext(this.opts.contextDir, this.matcher);
-        // One digest cache per context directory, so a large context elsewhere never slows this one down.
-        const name = createHash('sha256').update(this.opts.contextDir).digest('hex').slice(0, 32);
-        this.hasher = await ContextHasher.open(
-          this.opts.contextDigestCache ?? join(this.opts.root, 'cache', 'context', `${name}.bin`),
-        );
+        this.hasher = await ContextHasher.open(this.opts.contextDigestCache ?? this.contextDigestCacheFile());
         const bytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
         v.status(`transferring context: ${humanBytes(bytes)} done`);
         v.done();
@@ -726,6 +722,12 @@ class Engine {
       })();
     }
     return this.contextEntries;
+  }
+
+  /** One digest cache per context directory, so a large context elsewhere never slows this one down. */
+  private contextDigestCacheFile(): string {
+    const name = createHash('sha256').update(this.opts.contextDir).digest('hex').slice(0, 32);
+    return join(this.opts.root, 'cache', 'context', `${name}.bin`);
   }
 
   /** The context walk as COPY looks things up in it: per-path records and per-directory listings. */

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlipwayError } from '../errors.js';
-import { isMounted, unmount } from '../runtime/overlay.js';
+import { unmount } from '../runtime/overlay.js';
 import { OciRuntime } from '../runtime/runc.js';
 import { createNetns, removeNetns } from './network.js';
 import { type PublishSpec, parseExposeKeys, signalNumber } from './options.js';
@@ -11,7 +11,7 @@ import { mountContainerRootfs } from './rootfs.js';
 import { type GoOptions, type PendingSupervisor, prepareSupervisor } from './supervisor-launch.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { removeContainerFiles } from './remove.js';
-import { type ContainerStore, RUNC_STATE_ROOT } from './store.js';
+import { type ContainerPaths, type ContainerStore, RUNC_STATE_ROOT } from './store.js';
 
 let runtimeSingleton: OciRuntime | undefined;
 export function containerRuntime(): OciRuntime {
@@ -25,6 +25,13 @@ export function isRunning(rec: ContainerRecord): boolean {
 
 function supervisorAlive(rec: ContainerRecord): boolean {
   return rec.state.supervisorPid > 0 && isSameProcess(rec.state.supervisorPid, rec.state.supervisorStart);
+}
+
+/** Releases what a container holds on the host outside its supervisor: netns, slirp socket, rootfs mount. */
+async function releaseHost(p: ContainerPaths): Promise<void> {
+  await removeNetns(p.netns).catch(() => {});
+  rmSync(p.slirpSocket, { force: true });
+  await unmount(p.rootfs).catch(() => {});
 }
 
 /**
@@ -54,9 +61,7 @@ export async function refresh(cs: ContainerStore, rec: ContainerRecord): Promise
       // already gone
     }
   }
-  await removeNetns(p.netns).catch(() => {});
-  rmSync(p.slirpSocket, { force: true });
-  if (isMounted(p.rootfs)) await unmount(p.rootfs).catch(() => {});
+  await releaseHost(p);
   const updated = await cs.update(rec.id, (r) => {
     if (r.state.status === 'running') {
       r.state.status = 'exited';
@@ -120,10 +125,6 @@ export async function startContainer(
 ): Promise<void> {
   const supervisor = opts.supervisor ?? prepareSupervisor(cs.root, opts);
   const p = cs.paths(rec.id);
-  const releaseHost = async () => {
-    await removeNetns(p.netns).catch(() => {});
-    if (isMounted(p.rootfs)) await unmount(p.rootfs).catch(() => {});
-  };
   try {
     const ports = await allocatePorts(publishRequests(rec), `${rec.name} (${rec.id})`);
     await cs.update(rec.id, (r) => {
@@ -138,14 +139,14 @@ export async function startContainer(
     ]);
   } catch (e) {
     supervisor.cancel();
-    await releaseHost();
+    await releaseHost(p);
     throw e;
   }
   try {
     await supervisor.go(cs, rec, opts);
   } catch (e) {
     // A supervisor that reported a failure has cleaned up already; one that died never took over.
-    await releaseHost();
+    await releaseHost(p);
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Entry of the detached container supervisor: `node supervise.js --root R --log EARLY_LOG`, spawned by
- * lifecycle.ts prepareSupervisor before the CLI knows the container. It loads only what supervising
+ * supervisor-launch.ts prepareSupervisor before the CLI knows the container. It loads only what supervising
  * needs, then reads one JSON line (GoMessage) from fd 4 — or EOF, when the CLI gave up — and reports
  * on fd 3 once the container runs.
  */

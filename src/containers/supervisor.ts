@@ -138,7 +138,9 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
     let network: NetworkMode = 'host';
     if (mode === 'none') network = 'none';
     // The rootfs mount and the network (namespace, slirp4netns, port forwards) do not depend on
-    // each other: set them up side by side. Each registers its cleanup as soon as it exists.
+    // each other: set them up side by side. The CLI has usually mounted the rootfs and made the
+    // namespace already (startContainer); both calls then only take them over. Each registers its
+    // cleanup as soon as it exists.
     const rootfsReady = (async () => {
       await mountContainerRootfs(root, p, rec.layers);
       cleanups.push(() => unmount(p.rootfs));

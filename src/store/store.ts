@@ -235,7 +235,7 @@ export class Store {
 
   // ---- images ----
 
-  /** Write config + manifest blobs for already-stored layers and record the image (unnamed until tagged). */
+  /** Write config + manifest blobs for already-stored layers and record the image, named by `tags` (dangling without). */
   async putImage(input: PutImageInput): Promise<PutImageResult> {
     const names = (input.tags ?? []).map(tagName);
     const docker = input.mediaTypes === 'docker';
