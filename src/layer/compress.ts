@@ -70,7 +70,7 @@ function runZstd(args: string[]): CodecStream {
  * depends on these parameters, never on how the input is chunked, so both give the same bytes.
  * Node's gzip header carries mtime 0 and a fixed OS byte, so it adds no nondeterminism.
  */
-export function gzipOptions(level?: number): ZlibOptions {
+export function gzipOptions(level?: number): ZlibOptions & { level: number } {
   const lvl = level ?? DEFAULT_GZIP_LEVEL;
   if (!Number.isInteger(lvl) || lvl < 1 || lvl > 9) {
     throw new SlipwayError('LAYER', `gzip level must be 1..9, got ${lvl}`);

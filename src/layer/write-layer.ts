@@ -1,15 +1,42 @@
 /** Entries → compressed blob on disk, with diffId and digest hashed in the same single pass. */
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import { compressBuffer, compressor } from './compress.js';
+import { compressBuffer, compressor, gzipOptions } from './compress.js';
+import { parallelGzip } from './parallel-gzip.js';
 import { layerMediaType } from './media-types.js';
 import { tarStream } from './tar-writer.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
 import { sortByPath } from './walk.js';
+
+async function* hashed(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/** Writes the pieces in order; compression of later pieces goes on while one is written. */
+async function writePieces(
+  pieces: AsyncIterable<Buffer>,
+  outPath: string,
+  hash: Hash,
+  count: { bytes: number },
+): Promise<void> {
+  const file = await open(outPath, 'w', 0o644);
+  try {
+    for await (const piece of pieces) {
+      hash.update(piece);
+      count.bytes += piece.length;
+      await file.write(piece);
+    }
+  } finally {
+    await file.close();
+  }
+}
 
 function hashTap(hash: Hash, count?: { bytes: number }): Transform {
   return new Transform({
@@ -106,24 +133,26 @@ export async function writeLayer(
   if (Array.isArray(entries) && compression !== 'zstd' && tarBytes(entries) <= IN_MEMORY_LAYER_BYTES) {
     return writeLayerInMemory(source as LayerEntry[], outPath, compression, level, oci, tarOpts);
   }
-  const codec = compressor(compression, level);
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
   const written = { bytes: 0 };
+  const tar = tarStream(source, tarOpts);
   try {
-    await Promise.all([
-      pipeline(
-        Readable.from(tarStream(source, tarOpts), {
-          objectMode: false,
-          highWaterMark: 1 << 20,
-        }),
-        hashTap(diffHash),
-        codec.stream,
-        hashTap(blobHash, written),
-        createWriteStream(outPath, { mode: 0o644 }),
-      ),
-      codec.done,
-    ]);
+    if (compression === 'gzip') {
+      await writePieces(parallelGzip(hashed(tar, diffHash), gzipOptions(level)), outPath, blobHash, written);
+    } else {
+      const codec = compressor(compression, level);
+      await Promise.all([
+        pipeline(
+          Readable.from(tar, { objectMode: false, highWaterMark: 1 << 20 }),
+          hashTap(diffHash),
+          codec.stream,
+          hashTap(blobHash, written),
+          createWriteStream(outPath, { mode: 0o644 }),
+        ),
+        codec.done,
+      ]);
+    }
   } catch (e) {
     await rm(outPath, { force: true });
     if (isSlipwayError(e)) throw e;
