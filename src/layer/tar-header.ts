@@ -49,11 +49,12 @@ function isAscii(s: string): boolean {
 
 function writeOctal(buf: Buffer, off: number, width: number, value: number): void {
   // width-1 digits then NUL, as Go's archive/tar and GNU tar write them.
-  const digits = Math.max(0, Math.floor(value))
-    .toString(8)
-    .padStart(width - 1, '0');
-  buf.write(digits, off, width - 1, 'ascii');
+  let v = Math.max(0, Math.floor(value));
   buf[off + width - 1] = 0;
+  for (let i = off + width - 2; i >= off; i--) {
+    buf[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
 }
 
 function writeBase256(buf: Buffer, off: number, width: number, value: number): void {
@@ -66,6 +67,10 @@ function writeBase256(buf: Buffer, off: number, width: number, value: number): v
 }
 
 function writeString(buf: Buffer, off: number, width: number, value: string): void {
+  if (value.length <= width && isAscii(value)) {
+    for (let i = 0; i < value.length; i++) buf[off + i] = value.charCodeAt(i);
+    return;
+  }
   const bytes = Buffer.from(value, 'utf8');
   bytes.copy(buf, off, 0, Math.min(width, bytes.length));
 }
@@ -107,30 +112,36 @@ interface RawHeaderFields {
   devminor: number;
 }
 
+const USTAR_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+
+/** Writes one ustar header block at `b[off]`, which must hold 512 zero bytes. */
+function rawHeaderInto(b: Buffer, off: number, f: RawHeaderFields): void {
+  writeString(b, off, 100, f.name);
+  writeOctal(b, off + 100, 8, f.mode & 0o7777);
+  writeOctal(b, off + 108, 8, f.uid);
+  writeOctal(b, off + 116, 8, f.gid);
+  if (f.size > MAX_OCTAL_11) writeBase256(b, off + 124, 12, f.size);
+  else writeOctal(b, off + 124, 12, f.size);
+  writeOctal(b, off + 136, 12, f.mtime);
+  b[off + 156] = f.typeflag;
+  writeString(b, off + 157, 100, f.linkname);
+  USTAR_MAGIC.copy(b, off + 257);
+  // uname/gname stay empty: names are a property of the host, not of the layer.
+  if (f.devmajor > MAX_OCTAL_7) writeBase256(b, off + 329, 8, f.devmajor);
+  else writeOctal(b, off + 329, 8, f.devmajor);
+  if (f.devminor > MAX_OCTAL_7) writeBase256(b, off + 337, 8, f.devminor);
+  else writeOctal(b, off + 337, 8, f.devminor);
+  writeString(b, off + 345, 155, f.prefix);
+  b.fill(0x20, off + 148, off + 156);
+  let sum = 0;
+  for (let i = off; i < off + BLOCK; i++) sum += b[i] as number;
+  writeOctal(b, off + 148, 7, sum);
+  b[off + 155] = 0x20;
+}
+
 function rawHeader(f: RawHeaderFields): Buffer {
   const b = Buffer.alloc(BLOCK);
-  writeString(b, 0, 100, f.name);
-  writeOctal(b, 100, 8, f.mode & 0o7777);
-  writeOctal(b, 108, 8, f.uid);
-  writeOctal(b, 116, 8, f.gid);
-  if (f.size > MAX_OCTAL_11) writeBase256(b, 124, 12, f.size);
-  else writeOctal(b, 124, 12, f.size);
-  writeOctal(b, 136, 12, f.mtime);
-  b[156] = f.typeflag;
-  writeString(b, 157, 100, f.linkname);
-  b.write('ustar\u000000', 257, 8, 'ascii');
-  // uname/gname stay empty: names are a property of the host, not of the layer.
-  if (f.devmajor > MAX_OCTAL_7) writeBase256(b, 329, 8, f.devmajor);
-  else writeOctal(b, 329, 8, f.devmajor);
-  if (f.devminor > MAX_OCTAL_7) writeBase256(b, 337, 8, f.devminor);
-  else writeOctal(b, 337, 8, f.devminor);
-  writeString(b, 345, 155, f.prefix);
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  b.write(sum.toString(8).padStart(6, '0'), 148, 6, 'ascii');
-  b[154] = 0;
-  b[155] = 0x20;
+  rawHeaderInto(b, 0, f);
   return b;
 }
 
@@ -147,6 +158,43 @@ export interface EncodeInput {
   devmajor?: number;
   devminor?: number;
   xattrs?: Record<string, Buffer>;
+}
+
+/**
+ * Writes the header straight into `b[off..off+512)` (zero bytes) when one ustar block can say it all:
+ * ASCII names that fit, in-range numbers, no xattrs. Returns false, writing nothing, otherwise.
+ */
+export function encodeSingleBlockInto(b: Buffer, off: number, h: EncodeInput): boolean {
+  const linkname = h.linkname ?? '';
+  const mtime = Math.floor(h.mtime);
+  if (
+    (h.xattrs !== undefined && Object.keys(h.xattrs).length > 0) ||
+    !(h.size >= 0 && h.size <= MAX_OCTAL_11) ||
+    !(mtime >= 0 && mtime <= MAX_OCTAL_11) ||
+    !(h.uid >= 0 && h.uid <= MAX_OCTAL_7) ||
+    !(h.gid >= 0 && h.gid <= MAX_OCTAL_7) ||
+    linkname.length > 100 ||
+    !isAscii(linkname) ||
+    !isAscii(h.name)
+  ) {
+    return false;
+  }
+  const split = splitUstar(h.name);
+  if (split === undefined) return false;
+  rawHeaderInto(b, off, {
+    name: split.name,
+    prefix: split.prefix,
+    typeflag: h.typeflag,
+    mode: h.mode,
+    uid: h.uid,
+    gid: h.gid,
+    size: h.size,
+    mtime,
+    linkname,
+    devmajor: h.devmajor ?? 0,
+    devminor: h.devminor ?? 0,
+  });
+  return true;
 }
 
 /** Header block(s) for one member: an optional pax `x` header plus its data, then the ustar header. */

@@ -1,7 +1,15 @@
 /** Entries in, tar bytes out: an async generator, so content is streamed and memory stays flat. */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { SlipwayError } from '../errors.js';
-import { END_OF_ARCHIVE, encodeHeader, padding, TYPEFLAG } from './tar-header.js';
+import {
+  BLOCK,
+  END_OF_ARCHIVE,
+  type EncodeInput,
+  encodeHeader,
+  encodeSingleBlockInto,
+  padding,
+  TYPEFLAG,
+} from './tar-header.js';
 import type { LayerEntry } from './types.js';
 
 export interface TarWriteOptions {
@@ -57,6 +65,17 @@ class ChunkWriter {
   private buf = Buffer.allocUnsafe(CHUNK);
   private pos = 0;
   readonly ready: Buffer[] = [];
+
+  /** Encodes a header into the chunk; only headers that need pax records take the general path. */
+  header(h: EncodeInput): void {
+    if (this.pos + BLOCK > this.buf.length) this.flush();
+    this.buf.fill(0, this.pos, this.pos + BLOCK);
+    if (encodeSingleBlockInto(this.buf, this.pos, h)) {
+      this.pos += BLOCK;
+      return;
+    }
+    for (const b of encodeHeader(h)) this.put(b);
+  }
 
   put(bytes: Buffer): void {
     if (this.pos + bytes.length > this.buf.length) this.flush();
@@ -163,7 +182,7 @@ function writeEntry(entry: LayerEntry, out: ChunkWriter, opts: TarWriteOptions):
     throw new SlipwayError('LAYER', `layer entry ${entry.path}: ${entry.type} without a target`);
   }
   const isDevice = entry.type === 'char' || entry.type === 'block';
-  const blocks = encodeHeader({
+  out.header({
     name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
     typeflag: TYPEFLAG_OF[entry.type],
     mode: entry.mode,
@@ -176,7 +195,6 @@ function writeEntry(entry: LayerEntry, out: ChunkWriter, opts: TarWriteOptions):
     devminor: isDevice ? (entry.devMinor ?? 0) : 0,
     ...(entry.xattrs ? { xattrs: entry.xattrs } : {}),
   });
-  for (const b of blocks) out.put(b);
   if (!isFile) return undefined;
   if (entry.source === undefined) {
     const content = entry.content ?? Buffer.alloc(0);
