@@ -27,8 +27,10 @@ import {
   planBuild,
 } from '../dockerfile/plan.js';
 import { SlipwayError } from '../errors.js';
+import type { Digest } from '../image/digest.js';
 import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
+import type { LayerTemplate } from '../layer/template.js';
 import type { Compression } from '../layer/types.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
 import type { OciRuntime } from '../runtime/runc.js';
@@ -40,9 +42,9 @@ import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
 import type { ImageView, KnownTree, SourceStat, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
+import type { OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
-import type { OutputSpec, SecretSource } from './flags.js';
 import { imageLayers } from './image-layers.js';
 import { RunFailed } from './run-failed.js';
 
@@ -500,7 +502,11 @@ class Engine {
       v.cached();
     } else {
       try {
-        const layer = await this.execute(state, cmd, config, v);
+        // COPY/ADD again after their files changed: the last layer of the same step is a template.
+        const lineage =
+          cmd.kind === 'copy' || cmd.kind === 'add' ? cacheKey({ ...parts, inputs: [] }) : undefined;
+        const layer = await this.execute(state, cmd, config, v, lineage);
+        if (lineage && layer) await this.cache.setLastLayer(lineage, layer.descriptor.digest as Digest);
         record = {
           key,
           parts,
@@ -599,6 +605,7 @@ class Engine {
     cmd: RunCmd | CopyCmd | AddCmd | Extract<Command, { kind: 'workdir' }>,
     config: ContainerConfig,
     v: Vertex,
+    lineage: string | undefined,
   ): Promise<LayerRef | undefined> {
     switch (cmd.kind) {
       case 'workdir':
@@ -606,7 +613,7 @@ class Engine {
       case 'run':
         return this.executeRun(state, cmd, config, v);
       default:
-        return this.executeCopy(state, cmd, config);
+        return this.executeCopy(state, cmd, config, lineage);
     }
   }
 
@@ -836,6 +843,7 @@ class Engine {
     state: StageState,
     cmd: CopyCmd | AddCmd,
     config: ContainerConfig,
+    lineage: string | undefined,
   ): Promise<LayerRef | undefined> {
     const {
       ensureSnapshots,
@@ -918,7 +926,34 @@ class Engine {
       for (const r of releases.reverse()) await r().catch(() => {});
     }
     const { entries, snapshotDir } = await target.finish();
-    return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, this.commitOpts());
+    const template = direct && lineage ? await this.contextTemplate(lineage) : undefined;
+    return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, {
+      ...this.commitOpts(),
+      ...(template ? { template } : {}),
+    });
+  }
+
+  /** The step's last layer as a source of unchanged context files, whose digests the hasher knows. */
+  private async contextTemplate(lineage: string): Promise<LayerTemplate | undefined> {
+    const last = await this.cache.lastLayer(lineage);
+    const known = this.contextTree;
+    const hasher = this.hasher;
+    if (!last || !known || !hasher || (this.compression() ?? 'gzip') !== 'gzip') return undefined;
+    if (!(await this.store.hasBlob(last))) return undefined;
+    const dir = this.opts.contextDir;
+    const root = resolve(dir);
+    const prefix = join(dir, '/');
+    return {
+      blob: this.store.blobPath(last),
+      digestOf: (e) => {
+        if (!e.source?.startsWith(prefix)) return undefined;
+        const rel = e.source.slice(prefix.length);
+        const st = known.stat(rel);
+        return (
+          st && hasher.cachedDigestIn(root, rel, { ...st, path: rel, type: 'file', linkTarget: undefined })
+        );
+      },
+    };
   }
 
   private async export(final: StageState): Promise<BuildResult> {

@@ -1,4 +1,5 @@
 /** Shared shapes of the layer module: what goes into a tar, what comes out of writing one. */
+import type { LayerTemplate } from './template.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -49,4 +50,6 @@ export interface WriteLayerOptions {
   gzipLevel?: number;
   /** zstd level 1..19; default 3. */
   zstdLevel?: number;
+  /** An earlier layer whose matching members may supply file contents (see template.ts). */
+  template?: LayerTemplate;
 }

@@ -6,9 +6,10 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { compressBuffer, compressor, gzipOptions } from './compress.js';
-import { parallelGzip } from './parallel-gzip.js';
 import { layerMediaType } from './media-types.js';
-import { tarStream } from './tar-writer.js';
+import { parallelGzip } from './parallel-gzip.js';
+import { type TarWriteOptions, tarStream } from './tar-writer.js';
+import { templateContents } from './template.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
 import { sortByPath } from './walk.js';
 
@@ -93,7 +94,7 @@ async function writeLayerInMemory(
   compression: 'gzip' | 'none',
   level: number | undefined,
   oci: boolean,
-  tarOpts: { sourceDateEpoch?: number },
+  tarOpts: TarWriteOptions,
 ): Promise<LayerBlob> {
   const chunks: Buffer[] = [];
   for await (const chunk of tarStream(entries, tarOpts)) chunks.push(chunk);
@@ -129,7 +130,11 @@ export async function writeLayer(
     throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
   }
   const level = compression === 'zstd' ? opts.zstdLevel : opts.gzipLevel;
-  const tarOpts = opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch };
+  const contents = opts.template === undefined ? undefined : templateContents(opts.template);
+  const tarOpts: TarWriteOptions = {
+    ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
+    ...(contents === undefined ? {} : { contents }),
+  };
   if (Array.isArray(entries) && compression !== 'zstd' && tarBytes(entries) <= IN_MEMORY_LAYER_BYTES) {
     return writeLayerInMemory(source as LayerEntry[], outPath, compression, level, oci, tarOpts);
   }

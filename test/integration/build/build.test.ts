@@ -368,6 +368,45 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     rmSync(other, { recursive: true, force: true });
   });
 
+  test('a COPY rebuilt after a file changed is the layer a clean build makes, with the new content', () => {
+    const ctx = tempDir('ctx-template');
+    const files: Record<string, string> = { Dockerfile: 'FROM scratch\nCOPY . /ctx\n' };
+    for (let i = 0; i < 40; i++) files[`d${i % 4}/f${i}.txt`] = `file ${i} `.repeat(20);
+    // Same size as before the edit, and a file large enough to be streamed from disk.
+    files['same-size.txt'] = 'aaaa';
+    files['big.bin'] = 'b'.repeat(3 << 20);
+    writeTree(ctx, files);
+    // Old enough that the digest cache trusts the files' stat (a file changed within 2 s is rehashed).
+    const age = (p: string, seconds = 60) => {
+      const t = (Date.now() - seconds * 1000) / 1000;
+      utimesSync(join(ctx, p), t, t);
+    };
+    for (const p of Object.keys(files)) age(p);
+    const diffIds = (r: string, tag: string): string[] =>
+      (
+        JSON.parse(slipway(r, ['image', 'inspect', tag]).stdout) as Array<{ RootFS: { Layers: string[] } }>
+      )[0]!.RootFS.Layers;
+    // Directories COPY creates get the build's time: pin it so two builds can give one layer.
+    const env = { SOURCE_DATE_EPOCH: '1700000000' };
+    assert.equal(slipway(root, ['build', '-q', '-t', 'template-a', ctx], { env }).status, 0);
+    writeFileSync(join(ctx, 'same-size.txt'), 'bbbb');
+    writeFileSync(join(ctx, 'd1/f1.txt'), 'changed');
+    age('same-size.txt', 30);
+    age('d1/f1.txt', 30);
+    const rebuilt = slipway(root, ['build', '-q', '-t', 'template-b', ctx], { env });
+    assert.equal(rebuilt.status, 0, rebuilt.stderr);
+    const clean = tempDir('template-clean-root');
+    assert.equal(slipway(clean, ['build', '-q', '-t', 'template-b', ctx], { env }).status, 0);
+    assert.deepEqual(diffIds(root, 'template-b'), diffIds(clean, 'template-b'));
+    assert.notDeepEqual(diffIds(root, 'template-b'), diffIds(root, 'template-a'));
+    const out = tempDir('template-out');
+    const r = slipway(root, ['build', '-q', '--output', `type=local,dest=${out}`, ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(join(out, 'ctx/same-size.txt'), 'utf8'), 'bbbb');
+    assert.equal(readFileSync(join(out, 'ctx/d1/f1.txt'), 'utf8'), 'changed');
+    rmSync(clean, { recursive: true, force: true });
+  });
+
   test('--output type=image,compression=zstd|uncompressed writes layers with those media types', () => {
     const ctx = tempDir('ctx-compression');
     writeTree(ctx, { Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'compress me' });
