@@ -942,7 +942,8 @@ class Engine {
     if (!(await this.store.hasBlob(last))) return undefined;
     const dir = this.opts.contextDir;
     const root = resolve(dir);
-    const prefix = join(dir, '/');
+    // How the copy named the files it read (`join(contextDir, rel)`; no `./` for a context of `.`).
+    const prefix = join(dir, 'x').slice(0, -1);
     return {
       blob: this.store.blobPath(last),
       digestOf: (e) => {
