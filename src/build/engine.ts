@@ -950,9 +950,7 @@ class Engine {
         if (!e.source?.startsWith(prefix)) return undefined;
         const rel = e.source.slice(prefix.length);
         const st = known.stat(rel);
-        return (
-          st && hasher.cachedDigestIn(root, rel, { ...st, path: rel, type: 'file', linkTarget: undefined })
-        );
+        return st && hasher.cachedDigestIn(root, rel, st);
       },
     };
   }

@@ -73,8 +73,11 @@ function decodeCache(buf: Buffer): LoadedTable {
   };
 }
 
+/** What a cache record is keyed on: a file whose stat still says this is taken as unchanged. */
+export type StatKey = Pick<ContextEntry, 'size' | 'mtimeMs' | 'ino' | 'dev' | 'mode'>;
+
 /** The stat key matches and the record is not racy. */
-function sameStat(nums: ArrayLike<number>, base: number, entry: ContextEntry): boolean {
+function sameStat(nums: ArrayLike<number>, base: number, entry: StatKey): boolean {
   return (
     nums[base] === entry.size &&
     nums[base + 1] === entry.mtimeMs &&
@@ -145,7 +148,7 @@ export class ContextHasher {
    * The cached digest if the stat key still matches and the record is not racy (counted as a hit).
    * Never reads the file; lets callers skip an `await` per unchanged file.
    */
-  cachedDigest(absPath: string, entry: ContextEntry): string | undefined {
+  cachedDigest(absPath: string, entry: StatKey): string | undefined {
     const f = this.fresh.size === 0 ? undefined : this.fresh.get(absPath);
     if (f !== undefined) {
       if (!sameStat(f.nums, 0, entry)) return undefined;
@@ -158,18 +161,17 @@ export class ContextHasher {
   }
 
   /** cachedDigest for `<dir>/<rel>`, skipping the path concatenation when `dir/` is the table's prefix. */
-  cachedDigestIn(dir: string, rel: string, entry: ContextEntry): string | undefined {
-    if (
-      this.fresh.size === 0 &&
-      this.table.prefix.length === dir.length + 1 &&
-      this.table.prefix.startsWith(dir)
-    ) {
-      return this.loadedDigest(this.lookup(rel), entry);
+  cachedDigestIn(dir: string, rel: string, entry: StatKey): string | undefined {
+    if (this.table.prefix.length === dir.length + 1 && this.table.prefix.startsWith(dir)) {
+      // Files hashed in this session shadow the table; most sessions hash few or none.
+      if (this.fresh.size === 0 || !this.fresh.has(`${dir}/${rel}`)) {
+        return this.loadedDigest(this.lookup(rel), entry);
+      }
     }
     return this.cachedDigest(`${dir}/${rel}`, entry);
   }
 
-  private loadedDigest(i: number | undefined, entry: ContextEntry): string | undefined {
+  private loadedDigest(i: number | undefined, entry: StatKey): string | undefined {
     if (i === undefined || !sameStat(this.table.nums, i * F64_PER_RECORD, entry)) return undefined;
     if (this.used[i] === 0) this.visits.push(i);
     this.used[i] = 1;
