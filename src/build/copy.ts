@@ -224,7 +224,8 @@ export async function copyInto(
     if (st.isDirectory()) {
       const target = spec.parents && named !== '.' ? posix.join(dest.path, named) : dest.path;
       await copier.ensureDir(target, true);
-      await copier.copyDirContents(src, target);
+      // Only the contents are copied: the destination keeps its own metadata (or a new one's 0755).
+      await copier.copyDirContents(src, target, false);
     } else if (
       spec.unpackArchives &&
       st.isFile() &&
@@ -402,7 +403,7 @@ class Copier {
     return this.tree.known?.stat(rel) ?? lstat(join(this.tree.root, rel));
   }
 
-  async copyDirContents(srcDir: string, targetDir: string): Promise<void> {
+  async copyDirContents(srcDir: string, targetDir: string, withMeta = true): Promise<void> {
     const names = this.tree.known?.children(srcDir) ?? readdir(join(this.tree.root, srcDir)).sort();
     for (const name of names) {
       const src = srcDir === '.' ? name : `${srcDir}/${name}`;
@@ -413,7 +414,7 @@ class Copier {
       if (this.excluded(src)) continue;
       await this.copyEntry(src, posix.join(targetDir, name));
     }
-    await this.finishDir(srcDir, targetDir);
+    if (withMeta) this.finishDir(srcDir, targetDir);
   }
 
   private excluded(src: string): boolean {
@@ -426,7 +427,7 @@ class Copier {
   }
 
   /** Applies the source dir's metadata to its copy once its children are written (children bump mtime). */
-  private async finishDir(srcDir: string, targetDir: string): Promise<void> {
+  private finishDir(srcDir: string, targetDir: string): void {
     const st = this.sourceStat(srcDir);
     const owner = this.owner(st.uid, st.gid);
     this.target.setMeta(

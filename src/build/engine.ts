@@ -15,7 +15,7 @@ import {
 } from '../context/index.js';
 import { compilePattern } from '../context/pattern.js';
 import { hostPlatform } from '../dockerfile/instructions/platform.js';
-import type { StageScope } from '../dockerfile/instructions/scope.js';
+import { DEFAULT_PATH, type StageScope } from '../dockerfile/instructions/scope.js';
 import type { AddCmd, ArgCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
 import { parseDockerfile } from '../dockerfile/parser.js';
 import {
@@ -294,10 +294,13 @@ class Engine {
         `${fromLabel()} FROM ${this.plan.stages[base.index]!.name || base.index}`,
       );
       v.done();
+      const config = structuredClone(parent.config);
+      // The parent stage's ONBUILD triggers ran here (the plan inserted them); they fire once.
+      if (config.OnBuild?.length) config.OnBuild = null;
       return {
         ...parent,
         layers: [...parent.layers],
-        config: structuredClone(parent.config),
+        config,
         history: [...parent.history],
         image: structuredClone(parent.image),
         scope: parent.scope.fork(),
@@ -322,7 +325,8 @@ class Engine {
         }),
         layers: [],
         image,
-        config: {},
+        // BuildKit's empty image: the default PATH and `/` as the working directory.
+        config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
         history: [],
         scope: createStageScope(this.plan, []),
         flags: { cmdSet: false },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball, hasCommand, slipway, tempDir, writeTree } from '../../helpers/cli.js';
@@ -366,6 +366,66 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(second.status, 0, second.stderr);
     assert.deepEqual(cachedNames(second.stderr), ['[2/3] COPY f /f', '[3/3] RUN cat /f > /g']);
     rmSync(other, { recursive: true, force: true });
+  });
+
+  test('COPY of a directory copies its contents: the destination keeps its metadata, a new one is 0755', () => {
+    const ctx = tempDir('ctx-dirmeta');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox\nRUN mkdir /keep && chmod 1777 /keep\nCOPY d700 /keep\nCOPY d700 /made\nCOPY d700 /\n',
+      'd700/f': 'f',
+      'd700/sub/g': 'g',
+    });
+    chmodSync(join(ctx, 'd700'), 0o700);
+    chmodSync(join(ctx, 'd700/sub'), 0o700);
+    const out = join(tempDir('dirmeta-out'), 'fs.tar');
+    const r = slipway(root, ['build', '-q', '--output', `type=tar,dest=${out}`, ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const modes = new Map(
+      spawnSync('tar', ['-tvf', out], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const f = l.split(/\s+/);
+          return [
+            f
+              .at(-1)!
+              .replace(/^\.?\/?/, '')
+              .replace(/\/$/, ''),
+            f[0]!,
+          ] as const;
+        }),
+    );
+    assert.equal(modes.get('keep'), 'drwxrwxrwt', 'an existing destination keeps its mode');
+    assert.equal(modes.get('made'), 'drwxr-xr-x', 'a new destination is 0755');
+    assert.equal(modes.get('made/sub'), 'drwx------', 'directories inside are copied with their mode');
+    assert.equal(modes.get('f'), '-rw-r--r--', 'COPY to / works');
+  });
+
+  test("FROM scratch gets BuildKit's default PATH and WorkingDir; a stage's ONBUILD fires once", () => {
+    const ctx = tempDir('ctx-defaults');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM scratch AS empty\nCOPY f /f\nFROM busybox AS a\nONBUILD RUN echo fired > /fired\nFROM a\nRUN cat /fired\n',
+      f: 'f',
+    });
+    const config = (tag: string) =>
+      (
+        JSON.parse(slipway(root, ['image', 'inspect', tag]).stdout) as Array<{
+          Config: Record<string, unknown>;
+        }>
+      )[0]!.Config;
+    assert.equal(
+      slipway(root, ['build', '-q', '--target', 'empty', '-t', 'defaults-scratch', ctx]).status,
+      0,
+    );
+    assert.equal(config('defaults-scratch').WorkingDir, '/');
+    assert.deepEqual(config('defaults-scratch').Env, [
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ]);
+    const r = slipway(root, ['build', '-q', '-t', 'defaults-onbuild', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(config('defaults-onbuild').OnBuild ?? null, null);
   });
 
   test('a COPY rebuilt after a file changed is the layer a clean build makes, with the new content', () => {
