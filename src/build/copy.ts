@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 // Synchronous syscalls on purpose: a COPY of thousands of small files is bound by thread-pool
 // round trips when each chmod/lchown/utimes is its own promise (12.5 s vs 1 s for 10,000 files).
 import {
@@ -12,6 +12,7 @@ import {
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { entryType } from '../context/walk.js';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
@@ -136,9 +137,9 @@ export async function expandSources(
       out.push(p);
       continue;
     }
-    const matches = await globTree(tree, cleaned, match);
-    if (matches.length === 0) throw notFound(instruction, raw);
-    out.push(...matches);
+    // A wildcard that matches nothing copies nothing (BuildKit allows empty wildcards: the way
+    // to COPY a file only if it exists); a plain path that is missing is an error.
+    out.push(...(await globTree(tree, cleaned, match)));
   }
   return out;
 }
@@ -226,11 +227,7 @@ export async function copyInto(
       await copier.ensureDir(target, true);
       // Only the contents are copied: the destination keeps its own metadata (or a new one's 0755).
       await copier.copyDirContents(src, target, false);
-    } else if (
-      spec.unpackArchives &&
-      st.isFile() &&
-      (await archiveKind(join(tree.root, src))) !== undefined
-    ) {
+    } else if (spec.unpackArchives && st.isFile() && (await isTarArchive(join(tree.root, src)))) {
       await copier.ensureDir(dest.path, true);
       const into = target.hostDir(dest.path);
       if (into === undefined) throw new Error('ADD unpacks archives into a directory target only');
@@ -264,6 +261,50 @@ export async function archiveKind(path: string): Promise<ArchiveKind | undefined
   if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') return 'xz';
   if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
   return undefined;
+}
+
+/** A checksummed tar header block, as Go's tar reader needs to accept a first member. */
+function isTarHeader(block: Buffer): boolean {
+  if (block.length < 512) return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const c = i >= 148 && i < 156 ? 0x20 : (block[i] as number);
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  if (unsigned === 256) return false; // all zero: an empty archive, which has no first member
+  const stored = Number.parseInt(block.toString('latin1', 148, 156).replace(/[\0 ]+/g, ''), 8);
+  return stored === unsigned || stored === signed;
+}
+
+/**
+ * What ADD unpacks, decided as BuildKit decides it: the (decompressed) start of the file must be
+ * a tar header. A gzip of something else, or a file named .tar that is not one, is copied as is.
+ */
+export async function isTarArchive(path: string): Promise<boolean> {
+  const kind = await archiveKind(path);
+  if (kind === undefined) return false;
+  const fh = await open(path, 'r');
+  let head: Buffer;
+  try {
+    // Enough compressed input for the first header block, however well the archive compresses.
+    const buf = Buffer.alloc(16 * 1024);
+    head = buf.subarray(0, (await fh.read(buf, 0, buf.length, 0)).bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (kind === 'tar') return isTarHeader(head);
+  if (kind === 'gzip') {
+    try {
+      return isTarHeader(gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH }));
+    } catch {
+      return false;
+    }
+  }
+  // bzip2/xz: Node has no codec; the tool's first bytes are enough.
+  const out = spawnSync(kind, ['-dc', path], { maxBuffer: 512, stdio: ['ignore', 'pipe', 'ignore'] });
+  return isTarHeader(out.stdout ?? Buffer.alloc(0));
 }
 
 /**

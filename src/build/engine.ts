@@ -933,6 +933,8 @@ class Engine {
     const template = direct && lineage ? await this.contextTemplate(lineage) : undefined;
     return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, {
       ...this.commitOpts(),
+      // BuildKit writes a COPY's layer even when it holds nothing (a wildcard that matched nothing).
+      keepEmpty: true,
       ...(template ? { template } : {}),
     });
   }

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { busyboxTarball, hasCommand, slipway, tempDir, writeTree } from '../../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -216,6 +217,8 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       spawnSync('sh', ['-c', `tar -C ${payload} -cf - pkg | xz > ${join(ctx, 'pkg.tar.xz')}`]).status,
       0,
     );
+    // gzip of something that is not a tar: copied as it is, as BuildKit does.
+    writeFileSync(join(ctx, 'note.gz'), gzipSync('just text\n'));
     // The server runs in its own process: the CLI runs under spawnSync, which blocks this one.
     const body = 'downloaded content\n';
     const server = spawn(
@@ -237,6 +240,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
           'ADD pkg.tar.gz /gz/',
           'ADD pkg.tar.xz /xz/',
           'ADD --unpack=false pkg.tar.gz /packed/',
+          'ADD note.gz /packed/',
           `ADD --checksum=${digest} http://127.0.0.1:${port}/files/note.txt /web/`,
           'RUN cat /gz/pkg/inside.txt /xz/pkg/sub/deep.txt /web/note.txt > /summary && ls /packed >> /summary && stat -c %a /web/note.txt >> /summary',
           '',
@@ -252,7 +256,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       assert.equal(r.status, 0, r.stderr);
       assert.equal(
         readFileSync(join(ctx, 'out/summary'), 'utf8'),
-        `from the archivedeep${body}pkg.tar.gz\n600\n`,
+        `from the archivedeep${body}note.gz\npkg.tar.gz\n600\n`,
       );
 
       writeFileSync(
