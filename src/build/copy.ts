@@ -16,7 +16,7 @@ import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { entryType } from '../context/walk.js';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
-import { layeredLstat, layeredStat } from '../runtime/layered.js';
+import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
 
@@ -206,7 +206,10 @@ export async function copyInto(
   match: GlobMatcher,
 ): Promise<void> {
   const sources = await expandSources(tree, spec.sources, match, spec.instruction);
-  const dest = resolveDest(spec.dest, spec.workdir);
+  const written = resolveDest(spec.dest, spec.workdir);
+  // Through the image's symlinks, as BuildKit copies: `/lib/x` lands in `/usr/lib/x` on merged-/usr
+  // images, and a file copied onto a symlink replaces what the link points at.
+  const dest = { ...written, path: resolveImagePath(image.layerDirs, written.path) };
   const multiple = sources.length > 1 || spec.sources.some(hasWildcard);
   if (multiple && !dest.isDir && !(await isDirIn(image, dest.path))) {
     if (sources.length > 1) {

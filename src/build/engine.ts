@@ -623,12 +623,26 @@ class Engine {
 
   /** WORKDIR is a mkdir -p owned by the stage's USER; like BuildKit it always adds a layer, empty when the dir exists. */
   private async executeWorkdir(state: StageState, dir: string, user: string): Promise<LayerRef | undefined> {
-    const { ensureSnapshots, layeredView, resolveUser, entriesFromDir, commitLayer } = await exec();
+    const {
+      ensureSnapshots,
+      layeredView,
+      lookupUserGroupForChown,
+      resolveImagePath,
+      entriesFromDir,
+      commitLayer,
+    } = await exec();
     const view = layeredView((await ensureSnapshots(this.store, state.layers)).reverse());
     const staging = await this.store.createSnapshotTemp();
     if (!view.stat(dir)?.isDirectory() && dir !== '/') {
-      const owner = user ? resolveUser(view.layerDirs, user) : { uid: 0, gid: 0 };
-      await mkdirLikeBuildkit(view, staging, dir, this.createdTime(), owner);
+      // BuildKit's mkdir: through the image's symlinks, owned as `--chown=<USER>` would be.
+      const owner = user ? lookupUserGroupForChown(view.layerDirs, user) : { uid: 0, gid: 0 };
+      await mkdirLikeBuildkit(
+        view,
+        staging,
+        resolveImagePath(view.layerDirs, dir),
+        this.createdTime(),
+        owner,
+      );
     }
     const entries = await entriesFromDir(staging, { xattrs: 'none' });
     return commitLayer(this.store, state.layers, entries, staging, this.scratch, {

@@ -5,6 +5,7 @@
  */
 export { applyChmod } from '../dockerfile/chmod.js';
 export { entriesFromDir } from '../layer/walk.js';
+export { resolveImagePath } from '../runtime/layered.js';
 export { OciRuntime } from '../runtime/runc.js';
 export { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 export { commitLayer } from './commit.js';

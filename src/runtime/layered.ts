@@ -25,6 +25,31 @@ export function layeredStat(layerDirs: readonly string[], path: string): Stats |
   return resolveLayered(layerDirs, path, false)?.stat;
 }
 
+/**
+ * The path with every symlink in it resolved inside the stacked view (the last component too), as
+ * BuildKit's copy and mkdir resolve a destination: `/lib/x` on a merged-/usr image is `/usr/lib/x`,
+ * and `..` never leaves the root. A missing component ends the resolution; the rest is kept as is.
+ */
+export function resolveImagePath(layerDirs: readonly string[], path: string): string {
+  let pending = posix.normalize(`/${path}`).split('/').filter(Boolean);
+  let resolved: string[] = [];
+  for (let hops = 0; pending.length > 0; ) {
+    const candidate = [...resolved, pending[0] as string];
+    const found = resolveLayered(layerDirs, `/${candidate.join('/')}`, true);
+    if (found?.stat.isSymbolicLink() && hops++ < 40) {
+      const target = readlinkSync(found.hostPath);
+      const base = target.startsWith('/') ? target : posix.join('/', ...resolved, target);
+      pending = [...posix.normalize(`/${base}`).split('/').filter(Boolean), ...pending.slice(1)];
+      resolved = [];
+      continue;
+    }
+    resolved = candidate;
+    pending = pending.slice(1);
+    if (found === undefined) break;
+  }
+  return `/${[...resolved, ...pending].join('/')}`;
+}
+
 function resolveLayered(
   layerDirs: readonly string[],
   path: string,

@@ -406,6 +406,25 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(modes.get('f'), '-rw-r--r--', 'COPY to / works');
   });
 
+  test("COPY and WORKDIR go through the image's symlinks (merged /usr), as BuildKit does", () => {
+    const ctx = tempDir('ctx-symdest');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN mkdir -p /usr/lib2 && ln -s usr/lib2 /lib2 && ln -s /etc/real /etc/link',
+        'COPY f /lib2/foo',
+        'COPY f /etc/link',
+        'WORKDIR /lib2/wd',
+        'RUN test -L /lib2 && test -f /usr/lib2/foo && test -d /usr/lib2/wd && test -L /etc/link && cat /etc/real',
+        '',
+      ].join('\n'),
+      f: 'through the link\n',
+    });
+    const r = slipway(root, ['build', '--progress=plain', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /through the link/);
+  });
+
   test("FROM scratch gets BuildKit's default PATH and WorkingDir; a stage's ONBUILD fires once", () => {
     const ctx = tempDir('ctx-defaults');
     writeTree(ctx, {
