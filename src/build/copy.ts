@@ -127,12 +127,12 @@ export async function expandSources(
     if (!hasWildcard(cleaned)) {
       const p = cleaned === '' ? '.' : cleaned;
       if (p !== '.' && tree.includes && !tree.includes(p) && !(await hasIncludedBelow(tree, p))) {
-        throw notFound(instruction, raw);
+        throw notFound(instruction, raw, tree);
       }
       try {
         await lstat(join(tree.root, p));
       } catch {
-        throw notFound(instruction, raw);
+        throw notFound(instruction, raw, tree);
       }
       out.push(p);
       continue;
@@ -159,12 +159,13 @@ async function hasIncludedBelow(tree: SourceTree, dir: string): Promise<boolean>
   return false;
 }
 
-function notFound(instruction: string, raw: string): SlipwayError {
-  return new SlipwayError(
-    'BUILD',
-    `failed to compute cache key: failed to calculate checksum of ref: "${posix.normalize(`/${raw}`)}": not found`,
-    { hint: `${instruction} source must exist in the build context and not be excluded by .dockerignore` },
-  );
+function notFound(instruction: string, raw: string, tree: SourceTree): SlipwayError {
+  const message = `failed to compute cache key: failed to calculate checksum of ref: "${posix.normalize(`/${raw}`)}": not found`;
+  // Only the build context has a .dockerignore; a stage or image source is simply missing the path.
+  if (tree.includes === undefined) return new SlipwayError('BUILD', message);
+  return new SlipwayError('BUILD', message, {
+    hint: `${instruction} source must exist in the build context and not be excluded by .dockerignore`,
+  });
 }
 
 async function globTree(tree: SourceTree, pattern: string, match: GlobMatcher): Promise<string[]> {

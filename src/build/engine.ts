@@ -140,8 +140,17 @@ class Engine {
     const progress = opts.progress;
     const contextDir = resolve(opts.contextDir);
     const ctxStat = await stat(contextDir).catch(() => undefined);
-    if (!ctxStat?.isDirectory()) {
+    if (!ctxStat) {
       throw new SlipwayError('CONTEXT', `unable to prepare context: path "${opts.contextDir}" not found`);
+    }
+    if (!ctxStat.isDirectory()) {
+      throw new SlipwayError(
+        'CONTEXT',
+        `unable to prepare context: context must be a directory: ${contextDir}`,
+        {
+          hint: 'to build from a context archive, pipe it to `slipway build -`',
+        },
+      );
     }
     const dockerfilePath = opts.dockerfile ? resolve(opts.dockerfile) : join(contextDir, 'Dockerfile');
     const dockerfileName = opts.dockerfile ? basename(opts.dockerfile) : 'Dockerfile';
@@ -155,7 +164,7 @@ class Engine {
         v1.fail('not found');
         throw new SlipwayError(
           'CONTEXT',
-          `failed to read dockerfile: open ${relative(process.cwd(), dockerfilePath) || dockerfilePath}: no such file or directory`,
+          `failed to read dockerfile: open ${opts.dockerfile ?? (relative(process.cwd(), dockerfilePath) || dockerfilePath)}: no such file or directory`,
         );
       }
     }
@@ -522,13 +531,26 @@ class Engine {
         await this.cache.put(record);
         v.done();
       } catch (e) {
-        v.fail(e instanceof SlipwayError ? e.message : String(e));
+        v.fail(e instanceof Error ? e.message : String(e));
         if (e instanceof RunFailed) throw this.runFailure(e, label, cmd.range);
-        throw e;
+        throw this.atStep(e, cmd.range.start);
       }
     }
     this.touched.set(record.key, record);
     return this.advance(state, record);
+  }
+
+  /** A step's error that names no place in the Dockerfile gets the step's own. */
+  private atStep(e: unknown, pos: { line: number; column: number }): unknown {
+    if (!(e instanceof SlipwayError) || e.file !== undefined || e.code === 'INTERRUPTED') return e;
+    return new SlipwayError(e.code, e.message, {
+      file: this.dockerfileName,
+      line: pos.line,
+      column: pos.column,
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
+      ...(e.detail === undefined ? {} : { detail: e.detail }),
+      cause: e,
+    });
   }
 
   /** BuildKit's report of a failed RUN: its last output, then where it is in the Dockerfile. */

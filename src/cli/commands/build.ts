@@ -4,6 +4,7 @@ import { build } from '../../build/engine.js';
 import { parseOutputFlag, parseSecretFlag } from '../../build/flags.js';
 import { contextFromStdin, dockerfileFromStdin } from '../../build/stdin-context.js';
 import { SlipwayError } from '../../errors.js';
+import { normalizeReference } from '../../image/reference.js';
 import { ProgressReporter } from '../../progress/events.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
 import { Store } from '../../store/store.js';
@@ -82,6 +83,20 @@ export const run: CommandRunner = async (args, ctx) => {
       'UNSUPPORTED',
       `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`,
     );
+  }
+  // A bad tag fails before the build, not after it, as docker's flag parsing does.
+  for (const tag of o.tag) {
+    try {
+      normalizeReference(tag);
+    } catch (e) {
+      throw new SlipwayError(
+        'USAGE',
+        `invalid argument "${tag}" for "-t, --tag" flag: ${(e as Error).message}`,
+        {
+          hint: "See 'slipway build --help'.",
+        },
+      );
+    }
   }
   if (o.output.length > 1)
     throw new SlipwayError('UNSUPPORTED', 'several --output destinations are not supported yet');
