@@ -16,7 +16,8 @@ export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 export function withShell(config: ContainerConfig, cmdLine: string[], prependShell: boolean): string[] {
   if (!prependShell) return [...cmdLine];
   const shell = config.Shell?.length ? config.Shell : DEFAULT_SHELL;
-  return [...shell, ...cmdLine];
+  // The shell form is one command string, empty for a bare `CMD`: BuildKit keeps it (`sh -c ""`).
+  return [...shell, ...(cmdLine.length === 0 ? [''] : cmdLine)];
 }
 
 /** Resolves WORKDIR as BuildKit does: relative paths join the previous WORKDIR. */

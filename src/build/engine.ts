@@ -427,7 +427,7 @@ class Engine {
     const config = structuredClone(state.config);
     // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
     const recorded =
-      cmd.kind === 'arg' && raw.kind === 'arg' ? { ...cmd, args: declaredArgs(raw, cmd) } : cmd;
+      cmd.kind === 'arg' && raw.kind === 'arg' ? { ...cmd, args: declaredArgs(raw, cmd, this.opts.buildArgs ?? {}) } : cmd;
     const applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
     if (!applied) throw new SlipwayError('UNSUPPORTED', `${cmd.name.toUpperCase()} is not supported yet`);
     const parts: CacheKeyParts = { parent: state.key, op: applied.createdBy, args, inputs: [], platform };
@@ -618,10 +618,16 @@ class Engine {
 
   /** BuildKit lists the build args a RUN can see (and the env does not override) in its history. */
   private runHistoryArgs(state: StageState): Array<[string, string]> {
+    // BuildKit's runCommandString: every arg in scope, shown with the ENV value when one shadows it.
+    const env = new Map<string, string>();
+    for (const kv of state.config.Env ?? []) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
     const out: Array<[string, string]> = [];
     for (const a of state.scope.args()) {
       if (a.value === undefined) continue;
-      out.push([a.key, a.value]);
+      out.push([a.key, env.get(a.key) ?? a.value]);
     }
     return out;
   }
@@ -1047,11 +1053,14 @@ class Engine {
   }
 }
 
-function declaredArgs(raw: ArgCmd, expanded: ArgCmd): ArgCmd['args'] {
+/**
+ * BuildKit records an ARG's default expanded (`ARG D=$A-d` shows `ARG D=cliA-d`), never the
+ * --build-arg value that overrides it; the expanded value is the default unless the arg was given.
+ */
+function declaredArgs(raw: ArgCmd, expanded: ArgCmd, given: Record<string, string>): ArgCmd['args'] {
   return raw.args.map((a, i) => {
-    if (a.value === undefined) return { ...a };
-    const overridden = expanded.args[i]?.value;
-    return { ...a, value: a.value.includes('$') ? a.value : overridden === a.value ? overridden : a.value };
+    if (a.value === undefined || !a.value.includes('$') || Object.hasOwn(given, a.key)) return { ...a };
+    return { ...a, value: expanded.args[i]?.value ?? a.value };
   });
 }
 

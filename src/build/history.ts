@@ -33,15 +33,15 @@ export function goList(list: string[]): string {
 
 /** Go's %v of map[string]struct{}: keys sorted, `map[5000/tcp:{}]`. */
 export function goSetMap(keys: string[]): string {
-  return `map[${[...keys]
+  return `map[${[...new Set(keys)]
     .sort()
     .map((k) => `${k}:{}`)
     .join(' ')}]`;
 }
 
 /**
- * RUN's text: the build args the step can see that the environment does not override are
- * listed first as `|N K=V …`, as BuildKit does, so two runs with different args differ in history.
+ * RUN's text: the build args the step can see are listed first as `|N K=V …`, as BuildKit does,
+ * so two runs with different args differ in history.
  */
 export function runCreatedBy(args: string[], buildArgs: Array<[string, string]>): string {
   const prefix = buildArgs.length

@@ -229,7 +229,11 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
       pid = readPid(p.pidFile);
       if (pid === 0) await sleep(5);
     }
-    if (pid === 0) {
+    // A process that is done within one poll exits before its pid file was seen: look once more;
+    // runc logs why it could not create a container, so an exit with no runtime error means it ran.
+    if (pid === 0) pid = readPid(p.pidFile);
+    const ranAndExited = pid === 0 && exitInfo !== undefined && readRuntimeError(logFile) === undefined;
+    if (pid === 0 && !ranAndExited) {
       await outputDone;
       log.close();
       const raw = readRuntimeError(logFile) ?? `runc exited with ${exitInfo?.code}`;

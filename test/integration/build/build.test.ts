@@ -425,6 +425,45 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.match(r.stderr, /through the link/);
   });
 
+  test('history and config text match BuildKit: ARG values, EXPOSE sets, a bare ENTRYPOINT', () => {
+    const ctx = tempDir('ctx-history');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'ARG C=c',
+        'ENV C=envC',
+        'ARG A=defA',
+        'ARG D=$A-d',
+        'RUN true',
+        'EXPOSE 1/udp 1/tcp 1',
+        'ENTRYPOINT',
+        '',
+      ].join('\n'),
+    });
+    const r = slipway(root, ['build', '-q', '--build-arg', 'A=cliA', '-t', 'history-text', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const createdBy = slipway(root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'history-text'])
+      .stdout.trim()
+      .split('\n')
+      .slice(0, 7)
+      .reverse();
+    assert.deepEqual(createdBy, [
+      'ARG C=c',
+      'ENV C=envC',
+      'ARG A=defA',
+      'ARG D=cliA-d',
+      'RUN |3 C=envC A=cliA D=cliA-d /bin/sh -c true # buildkit',
+      'EXPOSE map[1/tcp:{} 1/udp:{}]',
+      'ENTRYPOINT ["/bin/sh" "-c" ""]',
+    ]);
+    const config = (
+      JSON.parse(slipway(root, ['image', 'inspect', 'history-text']).stdout) as Array<{
+        Config: { Entrypoint: string[] };
+      }>
+    )[0]!.Config;
+    assert.deepEqual(config.Entrypoint, ['/bin/sh', '-c', '']);
+  });
+
   test("FROM scratch gets BuildKit's default PATH and WorkingDir; a stage's ONBUILD fires once", () => {
     const ctx = tempDir('ctx-defaults');
     writeTree(ctx, {
