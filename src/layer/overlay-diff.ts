@@ -89,7 +89,8 @@ export async function diffUpperDir(upper: string, opts: DiffUpperDirOptions = {}
       entries.push({
         path: `${dir}${WHITEOUT_PREFIX}${name}`,
         type: 'file',
-        mode: 0,
+        // moby's overlay differ (what dockerd's BuildKit exports) writes whiteouts as 0600.
+        mode: 0o600,
         uid: 0,
         gid: 0,
         size: 0,

@@ -103,6 +103,24 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.ok(steps(third.stderr).length > 0);
   });
 
+  test("a file a RUN deletes becomes a 0600 whiteout, as dockerd's overlay differ writes it", () => {
+    const ctx = tempDir('ctx-whiteout');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN echo x > /gone\nRUN rm /gone\n' });
+    const r = slipway(root, ['build', '-q', '-t', 'whiteout-test', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const raw = spawnSync(
+      'skopeo',
+      ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/whiteout-test:latest`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const manifest = JSON.parse(raw.stdout) as { layers: Array<{ digest: string }> };
+    const blob = join(root, 'oci/blobs/sha256', manifest.layers.at(-1)!.digest.slice('sha256:'.length));
+    const listing = spawnSync('tar', ['-tvzf', blob], { encoding: 'utf8' }).stdout;
+    assert.match(listing, /^-rw------- 0\/0 +0 .* \.wh\.gone$/m);
+  });
+
   test("a failing RUN fails the build with BuildKit's message and keeps no image", () => {
     const ctx = tempDir('ctx-fail');
     writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN echo about to fail && false\n' });
