@@ -15,6 +15,7 @@ import {
   lchownSync,
   linkSync,
   lstatSync,
+  lutimesSync,
   mkdirSync,
   rmSync,
   symlinkSync,
@@ -47,7 +48,8 @@ export interface CopyTarget {
   copyFile(path: string, from: string, size: number, meta: NodeMeta, atime: number): void;
   /** A second name for a file this copy already wrote. */
   link(path: string, existing: string): void;
-  symlink(path: string, linkTarget: string, owner: Ownership): void;
+  /** A link keeps its source's mtime (seconds), as BuildKit's copy does. */
+  symlink(path: string, linkTarget: string, owner: Ownership, mtime: number): void;
   /** The host directory behind `path`, for targets that have one (ADD unpacking archives). */
   hostDir(path: string): string | undefined;
   /** The layer's entries, and the directory that becomes its snapshot if the target has one. */
@@ -96,10 +98,11 @@ export class DirectoryTarget implements CopyTarget {
     linkSync(this.host(existing), this.host(path));
   }
 
-  symlink(path: string, linkTarget: string, owner: Ownership): void {
+  symlink(path: string, linkTarget: string, owner: Ownership, mtime: number): void {
     const p = this.host(path);
     symlinkSync(linkTarget, p);
     lchownSync(p, owner.uid, owner.gid);
+    lutimesSync(p, mtime, mtime);
   }
 
   hostDir(path: string): string {
@@ -199,7 +202,7 @@ export class EntryTarget implements CopyTarget {
     this.put({ ...first, path: key });
   }
 
-  symlink(path: string, linkTarget: string, owner: Ownership): void {
+  symlink(path: string, linkTarget: string, owner: Ownership, mtime: number): void {
     const key = EntryTarget.key(path);
     this.put({
       path: key,
@@ -208,7 +211,7 @@ export class EntryTarget implements CopyTarget {
       uid: owner.uid,
       gid: owner.gid,
       size: 0,
-      mtime: nowSeconds(),
+      mtime: Math.floor(mtime),
       linkTarget,
     });
   }

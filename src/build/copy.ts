@@ -496,7 +496,7 @@ class Copier {
     }
     this.target.remove(to);
     if (type === 'symlink') {
-      this.target.symlink(to, st.linkTarget ?? readlink(from), owner);
+      this.target.symlink(to, st.linkTarget ?? readlink(from), owner, mtime);
     } else if (type === 'file') {
       const inode = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? this.hardlinks.get(inode) : undefined;
