@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lutimesSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -400,6 +408,8 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     });
     chmodSync(join(ctx, 'd700'), 0o700);
     chmodSync(join(ctx, 'd700/sub'), 0o700);
+    symlinkSync('f', join(ctx, 'd700/ln'));
+    lutimesSync(join(ctx, 'd700/ln'), 1600000000, 1600000000);
     const out = join(tempDir('dirmeta-out'), 'fs.tar');
     const r = slipway(root, ['build', '-q', '--output', `type=tar,dest=${out}`, ctx]);
     assert.equal(r.status, 0, r.stderr);
@@ -408,7 +418,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
         .stdout.split('\n')
         .filter(Boolean)
         .map((l) => {
-          const f = l.split(/\s+/);
+          const f = l.replace(/ -> .*$/, '').split(/\s+/);
           return [
             f
               .at(-1)!
@@ -422,6 +432,13 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(modes.get('made'), 'drwxr-xr-x', 'a new destination is 0755');
     assert.equal(modes.get('made/sub'), 'drwx------', 'directories inside are copied with their mode');
     assert.equal(modes.get('f'), '-rw-r--r--', 'COPY to / works');
+    const link = spawnSync('tar', ['-tvf', out, '--full-time'], {
+      encoding: 'utf8',
+      env: { ...process.env, TZ: 'UTC' },
+    })
+      .stdout.split('\n')
+      .find((l) => / made\/ln -> f$/.test(l));
+    assert.match(link ?? '', /2020-09-13 12:26:40/, 'a symlink keeps its mtime');
   });
 
   test("COPY and WORKDIR go through the image's symlinks (merged /usr), as BuildKit does", () => {
