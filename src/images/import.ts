@@ -180,5 +180,11 @@ function applyChange(config: ContainerConfig, change: string): void {
     config.WorkingDir = instruction.path;
     return;
   }
+  const hadPath = (config.Env ?? []).some((e) => e.startsWith('PATH='));
   applyConfig(config, instruction, { cmdSet: false }, { configEnv: scope.configEnv() });
+  // docker import applies changes with the classic builder: no default PATH slipped into Env
+  // (a Dockerfile stage would get one), no ArgsEscaped (Windows-only there).
+  const setsPath = instruction.kind === 'env' && instruction.env.some((kv) => kv.key === 'PATH');
+  if (!hadPath && !setsPath && config.Env) config.Env = config.Env.filter((e) => !e.startsWith('PATH='));
+  delete config.ArgsEscaped;
 }

@@ -503,4 +503,12 @@ test('image import delegates to the import command', async () => {
     ok(root, ['image', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}']),
     `${id} imported:1\n`,
   );
+  // --change applies as docker import applies it: no default PATH added, no ArgsEscaped.
+  ok(root, ['import', '-c', 'CMD ["python3"]', '-c', 'ENV A=1', join(dir, 'rootfs.tar'), 'imported:2']);
+  const config = JSON.parse(ok(root, ['image', 'inspect', '--format', '{{json .Config}}', 'imported:2'])) as {
+    Env: string[];
+    Cmd: string[];
+    ArgsEscaped?: boolean;
+  };
+  assert.deepEqual([config.Env, config.Cmd, config.ArgsEscaped], [['A=1'], ['python3'], undefined]);
 });
