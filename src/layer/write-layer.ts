@@ -82,6 +82,15 @@ function sortedArray(entries: LayerEntry[]): LayerEntry[] {
 // Larger layers stream, so compression runs on the thread pool beside the tar writer.
 const IN_MEMORY_LAYER_BYTES = 1 << 20;
 
+// Reading a handful of files costs less than unpacking the template that would replace them.
+const TEMPLATE_MIN_FILES = 64;
+
+function filesToRead(entries: LayerEntry[]): number {
+  let n = 0;
+  for (const e of entries) if (e.type === 'file' && e.source !== undefined) n++;
+  return n;
+}
+
 function tarBytes(entries: LayerEntry[]): number {
   let n = 1024;
   for (const e of entries) n += 512 + (e.type === 'file' ? Math.ceil(e.size / 512) * 512 : 0);
@@ -130,7 +139,10 @@ export async function writeLayer(
     throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
   }
   const level = compression === 'zstd' ? opts.zstdLevel : opts.gzipLevel;
-  const contents = opts.template === undefined ? undefined : templateContents(opts.template);
+  const contents =
+    opts.template !== undefined && Array.isArray(entries) && filesToRead(entries) >= TEMPLATE_MIN_FILES
+      ? templateContents(opts.template)
+      : undefined;
   const tarOpts: TarWriteOptions = {
     ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
     ...(contents === undefined ? {} : { contents }),

@@ -528,8 +528,8 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
   test('a COPY rebuilt after a file changed is the layer a clean build makes, with the new content', () => {
     const ctx = tempDir('ctx-template');
     const files: Record<string, string> = { Dockerfile: 'FROM scratch\nCOPY . /ctx\n' };
-    for (let i = 0; i < 40; i++) files[`d${i % 4}/f${i}.txt`] = `file ${i} `.repeat(20);
-    // Same size as before the edit, and a file large enough to be streamed from disk.
+    for (let i = 0; i < 80; i++) files[`d${i % 4}/f${i}.txt`] = `file ${i} `.repeat(20);
+    // Enough files for a template to pay (64); one keeps its size, one is large enough to stream.
     files['same-size.txt'] = 'aaaa';
     files['big.bin'] = 'b'.repeat(3 << 20);
     writeTree(ctx, files);
