@@ -998,7 +998,7 @@ class Engine {
         if (!e.source?.startsWith(prefix)) return undefined;
         const rel = e.source.slice(prefix.length);
         const st = known.stat(rel);
-        return st && hasher.cachedDigestIn(root, rel, st);
+        return st && hasher.cachedRawIn(root, rel, st);
       },
     };
   }

@@ -73,6 +73,10 @@ function decodeCache(buf: Buffer): LoadedTable {
   };
 }
 
+function prefixed(raw: Buffer | undefined): string | undefined {
+  return raw === undefined ? undefined : `sha256:${raw.toString('hex')}`;
+}
+
 /** What a cache record is keyed on: a file whose stat still says this is taken as unchanged. */
 export type StatKey = Pick<ContextEntry, 'size' | 'mtimeMs' | 'ino' | 'dev' | 'mode'>;
 
@@ -149,35 +153,44 @@ export class ContextHasher {
    * Never reads the file; lets callers skip an `await` per unchanged file.
    */
   cachedDigest(absPath: string, entry: StatKey): string | undefined {
-    const f = this.fresh.size === 0 ? undefined : this.fresh.get(absPath);
-    if (f !== undefined) {
-      if (!sameStat(f.nums, 0, entry)) return undefined;
-      this.stats.hits++;
-      return `sha256:${f.digest.toString('hex')}`;
-    }
-    const pre = this.table.prefix;
-    if (!absPath.startsWith(pre)) return undefined;
-    return this.loadedDigest(this.lookup(absPath.slice(pre.length)), entry);
+    return prefixed(this.cachedRaw(absPath, entry));
   }
 
   /** cachedDigest for `<dir>/<rel>`, skipping the path concatenation when `dir/` is the table's prefix. */
   cachedDigestIn(dir: string, rel: string, entry: StatKey): string | undefined {
+    return prefixed(this.cachedRawIn(dir, rel, entry));
+  }
+
+  /** The same lookup as cachedDigestIn, giving the 32 digest bytes (for byte comparisons). */
+  cachedRawIn(dir: string, rel: string, entry: StatKey): Buffer | undefined {
     if (this.table.prefix.length === dir.length + 1 && this.table.prefix.startsWith(dir)) {
       // Files hashed in this session shadow the table; most sessions hash few or none.
       if (this.fresh.size === 0 || !this.fresh.has(`${dir}/${rel}`)) {
-        return this.loadedDigest(this.lookup(rel), entry);
+        return this.loadedRaw(this.lookup(rel), entry);
       }
     }
-    return this.cachedDigest(`${dir}/${rel}`, entry);
+    return this.cachedRaw(`${dir}/${rel}`, entry);
   }
 
-  private loadedDigest(i: number | undefined, entry: StatKey): string | undefined {
+  private cachedRaw(absPath: string, entry: StatKey): Buffer | undefined {
+    const f = this.fresh.size === 0 ? undefined : this.fresh.get(absPath);
+    if (f !== undefined) {
+      if (!sameStat(f.nums, 0, entry)) return undefined;
+      this.stats.hits++;
+      return f.digest;
+    }
+    const pre = this.table.prefix;
+    if (!absPath.startsWith(pre)) return undefined;
+    return this.loadedRaw(this.lookup(absPath.slice(pre.length)), entry);
+  }
+
+  private loadedRaw(i: number | undefined, entry: StatKey): Buffer | undefined {
     if (i === undefined || !sameStat(this.table.nums, i * F64_PER_RECORD, entry)) return undefined;
     if (this.used[i] === 0) this.visits.push(i);
     this.used[i] = 1;
     this.stats.hits++;
     const at = i * RECORD + DIGEST_AT;
-    return `sha256:${this.table.bytes.toString('hex', at, at + 32)}`;
+    return this.table.bytes.subarray(at, at + 32);
   }
 
   /** sha256 of a regular file's contents, as `sha256:<hex>`; `entry` is its stat from the walk. */

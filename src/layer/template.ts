@@ -18,8 +18,8 @@ const MAX_TAR = 128 << 20;
 export interface LayerTemplate {
   /** The layer blob (gzip) to take contents from. */
   blob: string;
-  /** sha256 (`sha256:<hex>`) of the new entry's content if known without reading it, else undefined. */
-  digestOf(entry: LayerEntry): string | undefined;
+  /** The sha256 (32 bytes) of the new entry's content if known without reading it, else undefined. */
+  digestOf(entry: LayerEntry): Buffer | undefined;
 }
 
 function octal(b: Buffer, off: number, width: number): number {
@@ -88,6 +88,6 @@ export function templateContents(
     if (old === undefined || old.length !== entry.size) return undefined;
     const want = template.digestOf(entry);
     if (want === undefined) return undefined;
-    return `sha256:${createHash('sha256').update(old).digest('hex')}` === want ? old : undefined;
+    return createHash('sha256').update(old).digest().equals(want) ? old : undefined;
   };
 }

@@ -14,7 +14,7 @@ function file(path: string, content: string): LayerEntry {
   return { path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 1, content: data };
 }
 
-const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+const sha = (s: string) => createHash('sha256').update(s).digest();
 
 test('a template gives a file only when path, size and content digest all match', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-template-'));
