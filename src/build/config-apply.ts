@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { formatGoDuration } from '../dockerfile/duration.js';
 import type { Command } from '../dockerfile/instructions/types.js';
+import { SlipwayError } from '../errors.js';
 import type { ContainerConfig, Healthcheck } from '../image/types.js';
 import { goList, goQuoteList, goSetMap } from './history.js';
 
@@ -82,6 +83,7 @@ export function applyConfig(
       config.OnBuild = [...(config.OnBuild ?? []), cmd.expression];
       return { createdBy: `ONBUILD ${cmd.expression}` };
     case 'stopsignal':
+      checkSignal(cmd.signal);
       config.StopSignal = cmd.signal;
       return { createdBy: `STOPSIGNAL ${cmd.signal}` };
     case 'healthcheck': {
@@ -112,4 +114,21 @@ function healthText(test: string[], hc: Healthcheck): string {
   const retriesRune =
     retries < 0x20 ? `'\\x${retries.toString(16).padStart(2, '0')}'` : `'${String.fromCharCode(retries)}'`;
   return `&{${goQuoteList(test)} ${durations.join(' ')} ${retriesRune}}`;
+}
+
+// moby's signal.SignalMap (Linux): names without the SIG prefix.
+const SIGNAL_NAMES = new Set([
+  ...'ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ RTMIN RTMAX'.split(
+    ' ',
+  ),
+  ...Array.from({ length: 15 }, (_, i) => `RTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `RTMAX-${i + 1}`),
+]);
+
+/** STOPSIGNAL takes what moby's signal.ParseSignal takes: a non-zero number or a known name. */
+function checkSignal(signal: string): void {
+  const ok = /^[0-9]+$/.test(signal)
+    ? Number(signal) !== 0
+    : SIGNAL_NAMES.has(signal.toUpperCase().replace(/^SIG/, ''));
+  if (!ok) throw new SlipwayError('INSTRUCTION', `Invalid signal: ${signal}`);
 }

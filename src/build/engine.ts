@@ -427,8 +427,15 @@ class Engine {
     const config = structuredClone(state.config);
     // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
     const recorded =
-      cmd.kind === 'arg' && raw.kind === 'arg' ? { ...cmd, args: declaredArgs(raw, cmd, this.opts.buildArgs ?? {}) } : cmd;
-    const applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
+      cmd.kind === 'arg' && raw.kind === 'arg'
+        ? { ...cmd, args: declaredArgs(raw, cmd, this.opts.buildArgs ?? {}) }
+        : cmd;
+    let applied: ReturnType<typeof applyConfig>;
+    try {
+      applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
+    } catch (e) {
+      throw this.atStep(e, raw.range.start);
+    }
     if (!applied) throw new SlipwayError('UNSUPPORTED', `${cmd.name.toUpperCase()} is not supported yet`);
     const parts: CacheKeyParts = { parent: state.key, op: applied.createdBy, args, inputs: [], platform };
     const key = cacheKey(parts);
@@ -447,7 +454,8 @@ class Engine {
     const image = applied.author === undefined ? state.image : { ...state.image, author: applied.author };
     this.touched.set(record.key, record);
     // BuildKit records ONBUILD only in the config, with no history entry.
-    const history = cmd.kind === 'onbuild' ? state.history : [...state.history, record.history];
+    const history =
+      cmd.kind === 'onbuild' ? state.history : [...state.history, this.timed(state, record.history)];
     return { ...state, key, image, config: record.config, history };
   }
 
@@ -496,10 +504,16 @@ class Engine {
       );
       if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`);
       if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
-      inputs.push(...(await this.bindInputs(cmd)));
+      inputs.push(
+        ...(await this.bindInputs(cmd).catch((e: unknown) =>
+          Promise.reject(this.atStep(e, cmd.range.start)),
+        )),
+      );
     } else {
       createdBy = copyCreatedBy(cmd);
-      inputs = await this.copyInputs(cmd);
+      inputs = await this.copyInputs(cmd).catch((e: unknown) =>
+        Promise.reject(this.atStep(e, cmd.range.start)),
+      );
       inputs.push(`chown:${cmd.chown}`, `chmod:${cmd.chmod}`, `cwd:${config.WorkingDir ?? ''}`);
     }
     const compression = this.compression();
@@ -586,8 +600,19 @@ class Engine {
       key: record.key,
       layers: record.layer ? [...state.layers, record.layer] : state.layers,
       config: record.config,
-      history: [...state.history, record.history],
+      history: [...state.history, this.timed(state, record.history)],
     };
+  }
+
+  /**
+   * An entry that adds no layer carries the time of the entry before it, as moby's exporter
+   * writes it: a build that only changes config keeps its base's `created` and rebuilds to the
+   * same image ID.
+   */
+  private timed(state: StageState, entry: HistoryEntry): HistoryEntry {
+    const previous = state.history.at(-1)?.created;
+    if (!entry.empty_layer || previous === undefined || this.opts.sourceDateEpoch !== undefined) return entry;
+    return { ...entry, created: previous };
   }
 
   /**
@@ -618,17 +643,15 @@ class Engine {
 
   /** BuildKit lists the build args a RUN can see (and the env does not override) in its history. */
   private runHistoryArgs(state: StageState): Array<[string, string]> {
-    // BuildKit's runCommandString: every arg in scope, shown with the ENV value when one shadows it.
+    // BuildKit's runCommandString: every arg in scope (`U=` when it has no value), shown with the
+    // ENV value when one shadows it.
     const env = new Map<string, string>();
     for (const kv of state.config.Env ?? []) {
       const eq = kv.indexOf('=');
       if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
     }
     const out: Array<[string, string]> = [];
-    for (const a of state.scope.args()) {
-      if (a.value === undefined) continue;
-      out.push([a.key, env.get(a.key) ?? a.value]);
-    }
+    for (const a of state.scope.args()) out.push([a.key, env.get(a.key) ?? a.value ?? '']);
     return out;
   }
 
@@ -651,6 +674,8 @@ class Engine {
 
   /** WORKDIR is a mkdir -p owned by the stage's USER; like BuildKit it always adds a layer, empty when the dir exists. */
   private async executeWorkdir(state: StageState, dir: string, user: string): Promise<LayerRef | undefined> {
+    // BuildKit's mkdir of `/` is no change at all: no layer (another existing dir gets an empty one).
+    if (dir === '/') return undefined;
     const {
       ensureSnapshots,
       layeredView,
@@ -661,7 +686,7 @@ class Engine {
     } = await exec();
     const view = layeredView((await ensureSnapshots(this.store, state.layers)).reverse());
     const staging = await this.store.createSnapshotTemp();
-    if (!view.stat(dir)?.isDirectory() && dir !== '/') {
+    if (!view.stat(dir)?.isDirectory()) {
       // BuildKit's mkdir: through the image's symlinks, owned as `--chown=<USER>` would be.
       const owner = user ? lookupUserGroupForChown(view.layerDirs, user) : { uid: 0, gid: 0 };
       await mkdirLikeBuildkit(

@@ -706,10 +706,13 @@ export const DOCKER_FUNCS: Record<string, TemplateFunc> = {
         if (i < 0 || i >= v.length) throw new Error(`index out of range: ${i}`);
         v = v[i];
       } else if (v instanceof GoNil || v === null) {
-        if (v instanceof GoNil && v.kind === 'map') return null;
+        // The maps docker's templates index are map[string]string (Labels): a missing key is "".
+        if (v instanceof GoNil && v.kind === 'map') return '';
         throw new Error('index of untyped nil');
       } else if (typeof v === 'object' && !structs.has(v)) {
-        v = (v as Record<string, unknown>)[toStr(k, 'index')] ?? null;
+        const map = v as Record<string, unknown>;
+        const key = toStr(k, 'index');
+        v = key in map ? map[key] : Object.values(map).every((x) => typeof x === 'string') ? '' : null;
       } else throw new Error(`can't index item of type ${goTypeName(v)}`);
     }
     return v;

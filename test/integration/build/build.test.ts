@@ -469,6 +469,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
         'ENV C=envC',
         'ARG A=defA',
         'ARG D=$A-d',
+        'ARG U',
         'RUN true',
         'EXPOSE 1/udp 1/tcp 1',
         'ENTRYPOINT',
@@ -480,14 +481,15 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const createdBy = slipway(root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'history-text'])
       .stdout.trim()
       .split('\n')
-      .slice(0, 7)
+      .slice(0, 8)
       .reverse();
     assert.deepEqual(createdBy, [
       'ARG C=c',
       'ENV C=envC',
       'ARG A=defA',
       'ARG D=cliA-d',
-      'RUN |3 C=envC A=cliA D=cliA-d /bin/sh -c true # buildkit',
+      'ARG U',
+      'RUN |4 C=envC A=cliA D=cliA-d U= /bin/sh -c true # buildkit',
       'EXPOSE map[1/tcp:{} 1/udp:{}]',
       'ENTRYPOINT ["/bin/sh" "-c" ""]',
     ]);
@@ -497,6 +499,29 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       }>
     )[0]!.Config;
     assert.deepEqual(config.Entrypoint, ['/bin/sh', '-c', '']);
+  });
+
+  test('config-only steps keep the previous time: rebuilding them gives the same image ID', () => {
+    const ctx = tempDir('ctx-config-only');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nENV X=1\nWORKDIR /\nLABEL a=b\n' });
+    const ids = [1, 2].map(() => {
+      const r = slipway(root, ['build', '-q', '--no-cache', ctx]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    });
+    assert.equal(ids[0], ids[1]);
+    const layers = (id: string) =>
+      (
+        JSON.parse(slipway(root, ['image', 'inspect', id]).stdout) as Array<{ RootFS: { Layers: string[] } }>
+      )[0]!.RootFS.Layers.length;
+    assert.equal(layers(ids[0]!), layers('busybox'), 'WORKDIR / adds no layer');
+
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nSTOPSIGNAL FOO\n');
+    const bad = slipway(root, ['build', '-q', ctx]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^ERROR: Dockerfile:2:1: Invalid signal: FOO$/m);
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY --from=nowhere /a /a\n');
+    assert.match(slipway(root, ['build', '-q', ctx]).stderr, /^ERROR: Dockerfile:2:1: COPY --from=nowhere/m);
   });
 
   test("FROM scratch gets BuildKit's default PATH and WorkingDir; a stage's ONBUILD fires once", () => {

@@ -39,6 +39,9 @@ test('json, join, index, upper, lower, println, split, title, pad, truncate, len
   assert.equal(run('{{join .Config.Env ","}}', inspect), 'PATH=/usr/bin,LANG=C.UTF-8');
   assert.equal(run('{{index .RepoTags 1}}', inspect), 'python-docker:v1.0.0');
   assert.equal(run('{{index .Config.ExposedPorts "5000/tcp"}}', inspect), 'map[]');
+  // Labels is a map[string]string: a missing key (or no labels at all) indexes to "".
+  assert.equal(run('[{{index .Config.Labels "x"}}]', inspect), '[]');
+  assert.equal(run('[{{index .L "x"}}|{{index .L "a"}}]', { L: { a: 'b' } }), '[|b]');
   assert.equal(run('{{upper .Config.WorkingDir}}{{lower "AbC"}}', inspect), '/APPabc');
   assert.equal(run('{{println .Id .Size}}', inspect), 'sha256:abc 123456\n');
   assert.equal(run('{{split "a:b" ":"}}', {}), '[a b]');
