@@ -59,6 +59,24 @@ function sortDirents(ds: Dirent[]): void {
   ds.sort((a, b) => Buffer.compare(keys.get(a) as Buffer, keys.get(b) as Buffer));
 }
 
+/**
+ * Node hands directory entries over as UTF-8 strings, so a name that is not valid UTF-8 comes back
+ * mangled and could not be opened again: it would silently go missing from the image. Fail instead.
+ */
+function checkUtf8Names(abs: string, rel: string): void {
+  for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
+    if (Buffer.from(raw.toString('utf8'), 'utf8').equals(raw)) continue;
+    const shown = raw
+      .toString('latin1')
+      .replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    throw new SlipwayError(
+      'CONTEXT',
+      `cannot send "${rel ? `${rel}/` : ''}${shown}" in the build context: its name is not valid UTF-8`,
+      { hint: 'rename it, or exclude it in .dockerignore' },
+    );
+  }
+}
+
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -170,6 +188,7 @@ class Walker {
         this.chain.pop();
         continue;
       }
+      if (name.includes('\uFFFD')) checkUtf8Names(abs, rel);
       const entry = this.stat(childAbs, childRel);
       if (entry === undefined) continue;
       // The dirent type can be stale or unknown; the lstat result is what we send.

@@ -176,6 +176,22 @@ describe('walker details', () => {
     );
   });
 
+  test('a name that is not valid UTF-8 fails the walk instead of going missing', async () => {
+    const root = await tempDir();
+    await makeFiles(root, { 'ok.txt': '', 'd/inner': '' });
+    await writeFile(Buffer.from(`${root}/d/lat\xe9n`, 'latin1'), 'x');
+    // A name that really holds U+FFFD is valid UTF-8 and is walked.
+    await writeFile(join(root, 'd', 'repl\uFFFD'), 'x');
+    await assert.rejects(
+      walkContext(root, undefined),
+      (e: unknown) =>
+        isSlipwayError(e) && e.code === 'CONTEXT' && /"d\/lat\\xe9n".*not valid UTF-8/.test(e.message),
+    );
+    await rm(Buffer.from(`${root}/d/lat\xe9n`, 'latin1'));
+    const entries = await walkContext(root, undefined);
+    assert.ok(entries.some((e) => e.path === 'd/repl\uFFFD'));
+  });
+
   test('a missing context is a CONTEXT error', async () => {
     await assert.rejects(
       walkContext('/nonexistent/slipway-ctx', undefined),
