@@ -744,6 +744,7 @@ class Engine {
       contextDir: this.opts.contextDir,
       secrets: this.secrets,
       owner,
+      freshCaches: this.opts.noCache === true,
       resolveFrom: async (from) => {
         const src = await this.fromSource(from);
         const view = await openView(this.store, src.layers, this.scratch);

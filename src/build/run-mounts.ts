@@ -17,6 +17,8 @@ export interface MountContext {
   secrets: ReadonlyMap<string, SecretSource>;
   /** The step's user, so a new cache dir is writable by it (pip's cache for non-root users). */
   owner: { uid: number; gid: number };
+  /** `--no-cache`: cache mounts start empty too (as BuildKit's), and the kept caches stay as they are. */
+  freshCaches: boolean;
   /** Resolves `from=` (a stage name/index or image) to a read-only directory. */
   resolveFrom(from: string): Promise<string>;
 }
@@ -57,7 +59,10 @@ export async function prepareRunMounts(
             createHash('sha256').update(id).digest('hex').slice(0, 32),
           );
           let source = dir;
-          if (m.sharing === 'locked') {
+          if (ctx.freshCaches) {
+            source = join(ctx.scratch, tempName('cache'));
+            cleanups.push(() => rm(source, { recursive: true, force: true }));
+          } else if (m.sharing === 'locked') {
             // One RUN at a time (across slipway processes too) gets the cache; others wait.
             const lock = await FileLock.acquire(`${dir}.lock`, { timeoutMs: 24 * 3600_000 });
             cleanups.push(() => lock.release());

@@ -165,6 +165,29 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.match(a.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
   });
 
+  test('--no-cache starts cache mounts empty and leaves the kept cache as it was', () => {
+    const ctx = tempDir('ctx-nocache-mount');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox\nARG BUST\nRUN --mount=type=cache,target=/c,id=nocache-test sh -c "echo run >> /c/log; wc -l < /c/log > /count"\n',
+    });
+    const count = (...flags: string[]) => {
+      const out = tempDir('nocache-out');
+      const r = slipway(root, ['build', '-q', ...flags, '--output', `type=local,dest=${out}`, ctx]);
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(join(out, 'count'), 'utf8').trim();
+    };
+    assert.deepEqual(
+      [
+        count('--build-arg', 'BUST=1'),
+        count('--build-arg', 'BUST=2'),
+        count('--no-cache', '--build-arg', 'BUST=3'),
+        count('--build-arg', 'BUST=4'),
+      ],
+      ['1', '2', '1', '3'],
+    );
+  });
+
   test('stages the target does not need are not built', () => {
     const ctx = tempDir('ctx-stages');
     writeTree(ctx, {
