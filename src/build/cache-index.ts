@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Digest, isDigest } from '../image/digest.js';
+import { isDigest } from '../image/digest.js';
 import type { ContainerConfig, Descriptor, HistoryEntry } from '../image/types.js';
 import { atomicWriteFile } from '../store/fsutil.js';
 import type { CacheKeyParts } from './cachekey.js';
@@ -53,27 +53,6 @@ export class CacheIndex {
 
   async put(record: StepRecord): Promise<void> {
     await atomicWriteFile(this.file(record.key), JSON.stringify(record), { durable: false });
-  }
-
-  private lineageFile(lineage: string): string {
-    return join(this.dir, `lineage-${lineage.replace(/^sha256:/, '')}`);
-  }
-
-  /**
-   * The layer the last run of a step like this one wrote (same parent and instruction, other
-   * inputs): a template whose unchanged files need not be read again. A hint only: it may be gone.
-   */
-  async lastLayer(lineage: string): Promise<Digest | undefined> {
-    try {
-      const digest = (await readFile(this.lineageFile(lineage), 'utf8')).trim();
-      return isDigest(digest) ? (digest as Digest) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async setLastLayer(lineage: string, layer: Digest): Promise<void> {
-    await atomicWriteFile(this.lineageFile(lineage), layer, { durable: false });
   }
 }
 

@@ -2,7 +2,6 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainId } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
-import type { LayerTemplate } from '../layer/template.js';
 import type { LayerEntry } from '../layer/types.js';
 import { writeLayer } from '../layer/write-layer.js';
 import { tempName } from '../store/fsutil.js';
@@ -14,7 +13,6 @@ export interface CommitOptions {
   /** Write an empty layer rather than none (BuildKit's WORKDIR on an existing directory). */
   keepEmpty?: boolean;
   compression?: 'gzip' | 'zstd' | 'none';
-  template?: LayerTemplate;
 }
 
 /**
@@ -40,7 +38,6 @@ export async function commitLayer(
     const blob = await writeLayer(entries, tmp, {
       compression: opts.compression ?? 'gzip',
       ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
-      ...(opts.template ? { template: opts.template } : {}),
     });
     await store.adoptBlob(tmp, blob.digest, blob.size);
     const chain = chainId([...parent.map((l) => l.diffId), blob.diffId] as Digest[])!;

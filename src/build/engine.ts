@@ -27,10 +27,8 @@ import {
   planBuild,
 } from '../dockerfile/plan.js';
 import { SlipwayError } from '../errors.js';
-import type { Digest } from '../image/digest.js';
 import { normalizeReference } from '../image/reference.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../image/types.js';
-import type { LayerTemplate } from '../layer/template.js';
 import type { Compression } from '../layer/types.js';
 import type { ProgressReporter, Vertex } from '../progress/events.js';
 import type { OciRuntime } from '../runtime/runc.js';
@@ -529,11 +527,7 @@ class Engine {
       v.cached();
     } else {
       try {
-        // COPY/ADD again after their files changed: the last layer of the same step is a template.
-        const lineage =
-          cmd.kind === 'copy' || cmd.kind === 'add' ? cacheKey({ ...parts, inputs: [] }) : undefined;
-        const layer = await this.execute(state, cmd, config, v, lineage);
-        if (lineage && layer) await this.cache.setLastLayer(lineage, layer.descriptor.digest as Digest);
+        const layer = await this.execute(state, cmd, config, v);
         record = {
           key,
           parts,
@@ -660,7 +654,6 @@ class Engine {
     cmd: RunCmd | CopyCmd | AddCmd | Extract<Command, { kind: 'workdir' }>,
     config: ContainerConfig,
     v: Vertex,
-    lineage: string | undefined,
   ): Promise<LayerRef | undefined> {
     switch (cmd.kind) {
       case 'workdir':
@@ -668,7 +661,7 @@ class Engine {
       case 'run':
         return this.executeRun(state, cmd, config, v);
       default:
-        return this.executeCopy(state, cmd, config, lineage);
+        return this.executeCopy(state, cmd, config);
     }
   }
 
@@ -915,7 +908,6 @@ class Engine {
     state: StageState,
     cmd: CopyCmd | AddCmd,
     config: ContainerConfig,
-    lineage: string | undefined,
   ): Promise<LayerRef | undefined> {
     const {
       ensureSnapshots,
@@ -998,35 +990,11 @@ class Engine {
       for (const r of releases.reverse()) await r().catch(() => {});
     }
     const { entries, snapshotDir } = await target.finish();
-    const template = direct && lineage ? await this.contextTemplate(lineage) : undefined;
     return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, {
       ...this.commitOpts(),
       // BuildKit writes a COPY's layer even when it holds nothing (a wildcard that matched nothing).
       keepEmpty: true,
-      ...(template ? { template } : {}),
     });
-  }
-
-  /** The step's last layer as a source of unchanged context files, whose digests the hasher knows. */
-  private async contextTemplate(lineage: string): Promise<LayerTemplate | undefined> {
-    const last = await this.cache.lastLayer(lineage);
-    const known = this.contextTree;
-    const hasher = this.hasher;
-    if (!last || !known || !hasher || (this.compression() ?? 'gzip') !== 'gzip') return undefined;
-    if (!(await this.store.hasBlob(last))) return undefined;
-    const dir = this.opts.contextDir;
-    const root = resolve(dir);
-    // How the copy named the files it read (`join(contextDir, rel)`; no `./` for a context of `.`).
-    const prefix = join(dir, 'x').slice(0, -1);
-    return {
-      blob: this.store.blobPath(last),
-      digestOf: (e) => {
-        if (!e.source?.startsWith(prefix)) return undefined;
-        const rel = e.source.slice(prefix.length);
-        const st = known.stat(rel);
-        return st && hasher.cachedRawIn(root, rel, st);
-      },
-    };
   }
 
   private async export(final: StageState): Promise<BuildResult> {

@@ -73,15 +73,8 @@ function decodeCache(buf: Buffer): LoadedTable {
   };
 }
 
-function prefixed(raw: Buffer | undefined): string | undefined {
-  return raw === undefined ? undefined : `sha256:${raw.toString('hex')}`;
-}
-
-/** What a cache record is keyed on: a file whose stat still says this is taken as unchanged. */
-export type StatKey = Pick<ContextEntry, 'size' | 'mtimeMs' | 'ino' | 'dev' | 'mode'>;
-
 /** The stat key matches and the record is not racy. */
-function sameStat(nums: ArrayLike<number>, base: number, entry: StatKey): boolean {
+function sameStat(nums: ArrayLike<number>, base: number, entry: ContextEntry): boolean {
   return (
     nums[base] === entry.size &&
     nums[base + 1] === entry.mtimeMs &&
@@ -152,45 +145,36 @@ export class ContextHasher {
    * The cached digest if the stat key still matches and the record is not racy (counted as a hit).
    * Never reads the file; lets callers skip an `await` per unchanged file.
    */
-  cachedDigest(absPath: string, entry: StatKey): string | undefined {
-    return prefixed(this.cachedRaw(absPath, entry));
-  }
-
-  /** cachedDigest for `<dir>/<rel>`, skipping the path concatenation when `dir/` is the table's prefix. */
-  cachedDigestIn(dir: string, rel: string, entry: StatKey): string | undefined {
-    return prefixed(this.cachedRawIn(dir, rel, entry));
-  }
-
-  /** The same lookup as cachedDigestIn, giving the 32 digest bytes (for byte comparisons). */
-  cachedRawIn(dir: string, rel: string, entry: StatKey): Buffer | undefined {
-    if (this.table.prefix.length === dir.length + 1 && this.table.prefix.startsWith(dir)) {
-      // Files hashed in this session shadow the table; most sessions hash few or none.
-      if (this.fresh.size === 0 || !this.fresh.has(`${dir}/${rel}`)) {
-        return this.loadedRaw(this.lookup(rel), entry);
-      }
-    }
-    return this.cachedRaw(`${dir}/${rel}`, entry);
-  }
-
-  private cachedRaw(absPath: string, entry: StatKey): Buffer | undefined {
+  cachedDigest(absPath: string, entry: ContextEntry): string | undefined {
     const f = this.fresh.size === 0 ? undefined : this.fresh.get(absPath);
     if (f !== undefined) {
       if (!sameStat(f.nums, 0, entry)) return undefined;
       this.stats.hits++;
-      return f.digest;
+      return `sha256:${f.digest.toString('hex')}`;
     }
     const pre = this.table.prefix;
     if (!absPath.startsWith(pre)) return undefined;
-    return this.loadedRaw(this.lookup(absPath.slice(pre.length)), entry);
+    return this.loadedDigest(this.lookup(absPath.slice(pre.length)), entry);
   }
 
-  private loadedRaw(i: number | undefined, entry: StatKey): Buffer | undefined {
+  /** cachedDigest for `<dir>/<rel>`, skipping the path concatenation when `dir/` is the table's prefix. */
+  cachedDigestIn(dir: string, rel: string, entry: ContextEntry): string | undefined {
+    if (this.table.prefix.length === dir.length + 1 && this.table.prefix.startsWith(dir)) {
+      // Files hashed in this session shadow the table; most sessions hash few or none.
+      if (this.fresh.size === 0 || !this.fresh.has(`${dir}/${rel}`)) {
+        return this.loadedDigest(this.lookup(rel), entry);
+      }
+    }
+    return this.cachedDigest(`${dir}/${rel}`, entry);
+  }
+
+  private loadedDigest(i: number | undefined, entry: ContextEntry): string | undefined {
     if (i === undefined || !sameStat(this.table.nums, i * F64_PER_RECORD, entry)) return undefined;
     if (this.used[i] === 0) this.visits.push(i);
     this.used[i] = 1;
     this.stats.hits++;
     const at = i * RECORD + DIGEST_AT;
-    return this.table.bytes.subarray(at, at + 32);
+    return `sha256:${this.table.bytes.toString('hex', at, at + 32)}`;
   }
 
   /** sha256 of a regular file's contents, as `sha256:<hex>`; `entry` is its stat from the walk. */

@@ -14,8 +14,6 @@ import type { LayerEntry } from './types.js';
 
 export interface TarWriteOptions {
   sourceDateEpoch?: number;
-  /** A file's content when it is already at hand (see template.ts), instead of reading `source`. */
-  contents?: (entry: LayerEntry) => Buffer | undefined;
 }
 
 const TYPEFLAG_OF: Record<LayerEntry['type'], number> = {
@@ -207,14 +205,11 @@ function writeEntry(entry: LayerEntry, out: ChunkWriter, opts: TarWriteOptions):
       );
     }
     out.put(content);
+  } else if (out.fits(entry.size)) {
+    out.readFile(entry, entry.source);
   } else {
-    const known = opts.contents?.(entry);
-    if (known !== undefined) out.put(known);
-    else if (out.fits(entry.size)) out.readFile(entry, entry.source);
-    else {
-      out.flush();
-      return entry.source;
-    }
+    out.flush();
+    return entry.source;
   }
   out.put(padding(entry.size));
   return undefined;

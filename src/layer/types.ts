@@ -1,5 +1,4 @@
 /** Shared shapes of the layer module: what goes into a tar, what comes out of writing one. */
-import type { LayerTemplate } from './template.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -50,6 +49,4 @@ export interface WriteLayerOptions {
   gzipLevel?: number;
   /** zstd level 1..19; default 3. */
   zstdLevel?: number;
-  /** An earlier layer whose matching members may supply file contents (see template.ts). */
-  template?: LayerTemplate;
 }

@@ -9,7 +9,6 @@ import { compressBuffer, compressor, gzipOptions } from './compress.js';
 import { layerMediaType } from './media-types.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { type TarWriteOptions, tarStream } from './tar-writer.js';
-import { templateContents } from './template.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
 import { sortByPath } from './walk.js';
 
@@ -82,15 +81,6 @@ function sortedArray(entries: LayerEntry[]): LayerEntry[] {
 // Larger layers stream, so compression runs on the thread pool beside the tar writer.
 const IN_MEMORY_LAYER_BYTES = 1 << 20;
 
-// Reading a handful of files costs less than unpacking the template that would replace them.
-const TEMPLATE_MIN_FILES = 64;
-
-function filesToRead(entries: LayerEntry[]): number {
-  let n = 0;
-  for (const e of entries) if (e.type === 'file' && e.source !== undefined) n++;
-  return n;
-}
-
 function tarBytes(entries: LayerEntry[]): number {
   let n = 1024;
   for (const e of entries) n += 512 + (e.type === 'file' ? Math.ceil(e.size / 512) * 512 : 0);
@@ -139,14 +129,8 @@ export async function writeLayer(
     throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
   }
   const level = compression === 'zstd' ? opts.zstdLevel : opts.gzipLevel;
-  const contents =
-    opts.template !== undefined && Array.isArray(entries) && filesToRead(entries) >= TEMPLATE_MIN_FILES
-      ? templateContents(opts.template)
-      : undefined;
-  const tarOpts: TarWriteOptions = {
-    ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
-    ...(contents === undefined ? {} : { contents }),
-  };
+  const tarOpts: TarWriteOptions =
+    opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch };
   if (Array.isArray(entries) && compression !== 'zstd' && tarBytes(entries) <= IN_MEMORY_LAYER_BYTES) {
     return writeLayerInMemory(source as LayerEntry[], outPath, compression, level, oci, tarOpts);
   }

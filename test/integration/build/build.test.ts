@@ -577,7 +577,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const ctx = tempDir('ctx-template');
     const files: Record<string, string> = { Dockerfile: 'FROM scratch\nCOPY . /ctx\n' };
     for (let i = 0; i < 80; i++) files[`d${i % 4}/f${i}.txt`] = `file ${i} `.repeat(20);
-    // Enough files for a template to pay (64); one keeps its size, one is large enough to stream.
+    // One file keeps its size across the edit; one is large enough to be streamed from disk.
     files['same-size.txt'] = 'aaaa';
     files['big.bin'] = 'b'.repeat(3 << 20);
     writeTree(ctx, files);
