@@ -29,7 +29,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 HUB=$(bash "$REPO/fixtures/hub/build.sh" --print-dir)
 mkdir -p "$RW"
 
-SW="node $SNAP/bin/slipway.js"
+SW="$SNAP/bin/slipway.js"
 SLIPWAY="$SW --root $SROOT"
 slipway_has() { $SLIPWAY image inspect "$1" >/dev/null 2>&1; }
 

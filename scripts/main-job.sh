@@ -13,15 +13,15 @@ node fixtures/hub/serve.mjs --dir "$HUB" --port "$INDEX_PORT" > /tmp/slipway-hub
 HUB_PID=$!
 APP_PORT=${APP_PORT:-5000}
 cleanup() {
-  node bin/slipway.js rm -f python-docker-demo >/dev/null 2>&1 || true
+  bin/slipway.js rm -f python-docker-demo >/dev/null 2>&1 || true
   kill "$HUB_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-node bin/slipway.js build --progress=plain -t python-docker examples/python-docker
-node bin/slipway.js images python-docker
-node bin/slipway.js rm -f python-docker-demo >/dev/null 2>&1 || true
-node bin/slipway.js run -d -p "$APP_PORT:5000" --name python-docker-demo python-docker
+bin/slipway.js build --progress=plain -t python-docker examples/python-docker
+bin/slipway.js images python-docker
+bin/slipway.js rm -f python-docker-demo >/dev/null 2>&1 || true
+bin/slipway.js run -d -p "$APP_PORT:5000" --name python-docker-demo python-docker
 for _ in $(seq 1 100); do
   if answer=$(curl -fsS "http://127.0.0.1:$APP_PORT/" 2>/dev/null); then
     echo "GET http://127.0.0.1:$APP_PORT/ -> $answer"
@@ -32,5 +32,5 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 echo "the app did not answer on port $APP_PORT" >&2
-node bin/slipway.js logs python-docker-demo >&2 || true
+bin/slipway.js logs python-docker-demo >&2 || true
 exit 1

@@ -40,7 +40,7 @@ if [[ -s $REPO/dist/cli/main.cjs ]]; then
   done
   [[ $SNAP_AT != '?' ]] || { echo "bench: could not copy a working CLI bundle from $REPO/dist" >&2; exit 1; }
 fi
-SLIPWAY="node $SNAP/bin/slipway.js --root $SROOT"
+SLIPWAY="$SNAP/bin/slipway.js --root $SROOT"
 DOCKER=/usr/bin/docker
 INDEX_PORT=${INDEX_PORT:-3141}
 INDEX_URL=http://127.0.0.1:$INDEX_PORT/simple/

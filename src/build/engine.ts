@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, posix, relative, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   type ContextEntry,
   ContextHasher,
@@ -1089,17 +1087,27 @@ async function downloadSources(
   }
   await mkdir(dir, { recursive: true });
   const files: Array<{ url: string; name: string; digest: string }> = [];
+  const [{ send }, { defaultTlsFiles }] = await Promise.all([
+    import('../registry/http.js'),
+    import('../registry/hosts.js'),
+  ]);
   for (const url of cmd.sourcePaths) {
-    let response: Response;
+    let response: Awaited<ReturnType<typeof send>>;
     try {
-      response = await fetch(url, { redirect: 'follow' });
+      // Through the registry's HTTP client: it verifies TLS with the CAs slipway was started with.
+      let target = new URL(url);
+      for (let hops = 0; ; hops++) {
+        response = await send({ method: 'GET', url: target, tls: { ...defaultTlsFiles(), verify: true } });
+        const location = response.headers.location;
+        if (![301, 302, 303, 307, 308].includes(response.status) || !location || hops >= 10) break;
+        response.body.resume();
+        target = new URL(location, target);
+      }
     } catch (e) {
-      // fetch's own message is only "fetch failed": the reason (DNS, refused, TLS) is its cause.
-      const cause = (e as Error).cause;
-      const reason = cause instanceof Error ? cause.message : (e as Error).message;
-      throw new SlipwayError('BUILD', `failed to load ${url}: ${reason}`);
+      throw new SlipwayError('BUILD', `failed to load ${url}: ${(e as Error).message}`);
     }
-    if (!response.ok || !response.body) {
+    if (response.status < 200 || response.status > 299) {
+      response.body.resume();
       throw new SlipwayError('BUILD', `failed to load ${url}: invalid response status ${response.status}`);
     }
     const name =
@@ -1107,7 +1115,7 @@ async function downloadSources(
     const path = join(dir, name);
     const hash = createHash('sha256');
     await pipeline(
-      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      response.body,
       async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           hash.update(chunk);
@@ -1121,7 +1129,7 @@ async function downloadSources(
       throw new SlipwayError('BUILD', `digest mismatch for ${url}: expected ${cmd.checksum}, got ${digest}`);
     }
     await chmod(path, 0o600);
-    const modified = Date.parse(response.headers.get('last-modified') ?? '');
+    const modified = Date.parse(String(response.headers['last-modified'] ?? ''));
     if (Number.isFinite(modified)) await utimes(path, modified / 1000, modified / 1000);
     files.push({ url, name, digest });
   }

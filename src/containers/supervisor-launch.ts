@@ -83,9 +83,12 @@ export function prepareSupervisor(root: string, opts: { stdinFromUs: boolean }):
   const logFd = openSync(earlyLog, 'a');
   let child: ReturnType<typeof spawn>;
   try {
+    // Node would parse NODE_EXTRA_CA_CERTS while the supervisor starts; it makes no TLS connections.
+    const { NODE_EXTRA_CA_CERTS: _unused, ...env } = process.env;
     child = spawn(process.execPath, [supervisorEntry(), '--root', root, '--log', earlyLog], {
       detached: true,
       cwd: '/',
+      env,
       stdio: [opts.stdinFromUs ? 'inherit' : 'ignore', logFd, logFd, 'pipe', 'pipe'],
     });
   } finally {

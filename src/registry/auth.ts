@@ -1,6 +1,7 @@
 import { type Challenge, parseChallenges } from './challenge.js';
 import type { Credentials } from './credentials.js';
 import { errorFromResponse, RegistryError } from './errors.js';
+import { defaultTlsFiles } from './hosts.js';
 import { readBody, redactUrl, send } from './http.js';
 import { type RetryOptions, withRetry } from './retry.js';
 
@@ -134,7 +135,7 @@ export class Authenticator {
             url,
             headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             body: Buffer.from(form.toString()),
-            tls: { verify: this.realmTlsVerify },
+            tls: { ...defaultTlsFiles(), verify: this.realmTlsVerify },
             ...(signal ? { signal } : {}),
           });
         } else {
@@ -148,7 +149,7 @@ export class Authenticator {
             method: 'GET',
             url: u,
             headers,
-            tls: { verify: this.realmTlsVerify },
+            tls: { ...defaultTlsFiles(), verify: this.realmTlsVerify },
             ...(signal ? { signal } : {}),
           });
         }

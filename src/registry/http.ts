@@ -1,6 +1,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { SlipwayError } from '../errors.js';
 import type { TlsFiles } from './hosts.js';
 
@@ -38,6 +39,22 @@ const agents = {
   https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
 };
 
+// Parsing a CA list costs milliseconds per certificate: once per endpoint (whose `ca` array is
+// shared by all its requests), not once per connection.
+const secureContexts = new WeakMap<string[], SecureContext>();
+
+function secureContextFor(files: TlsFiles): SecureContext {
+  const cached = files.ca && !files.cert ? secureContexts.get(files.ca) : undefined;
+  if (cached) return cached;
+  const ctx = createSecureContext({
+    ...(files.ca ? { ca: files.ca } : {}),
+    ...(files.cert ? { cert: files.cert } : {}),
+    ...(files.key ? { key: files.key } : {}),
+  });
+  if (files.ca && !files.cert) secureContexts.set(files.ca, ctx);
+  return ctx;
+}
+
 /** A connection-level failure (reset, refused, timeout, TLS): another attempt may succeed. */
 export class NetworkError extends SlipwayError {
   readonly errno: string | undefined;
@@ -74,7 +91,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
     } else if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') {
       headers['Content-Length'] = '0';
     }
-    const options: https.RequestOptions = {
+    const options: https.RequestOptions & { secureContext?: SecureContext } = {
       method: req.method,
       headers,
       agent: isHttps ? agents.https : agents.http,
@@ -82,9 +99,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
     };
     if (isHttps && req.tls) {
       options.rejectUnauthorized = req.tls.verify;
-      if (req.tls.ca) options.ca = req.tls.ca;
-      if (req.tls.cert) options.cert = req.tls.cert;
-      if (req.tls.key) options.key = req.tls.key;
+      if (req.tls.ca || req.tls.cert) options.secureContext = secureContextFor(req.tls);
     }
     const onAbort = () => r.destroy(new SlipwayError('INTERRUPTED', 'operation cancelled'));
     const r = (isHttps ? https : http).request(req.url, options, (res) => {
