@@ -25,8 +25,8 @@ bin/slipway.js run -d -p "$APP_PORT:5000" --name python-docker-demo python-docke
 for _ in $(seq 1 100); do
   if answer=$(curl -fsS "http://127.0.0.1:$APP_PORT/" 2>/dev/null); then
     echo "GET http://127.0.0.1:$APP_PORT/ -> $answer"
-    node bin/slipway.js ps
-    node bin/slipway.js stop python-docker-demo >/dev/null
+    bin/slipway.js ps
+    bin/slipway.js stop python-docker-demo >/dev/null
     exit 0
   fi
   sleep 0.1
