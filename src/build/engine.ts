@@ -1087,17 +1087,14 @@ async function downloadSources(
   }
   await mkdir(dir, { recursive: true });
   const files: Array<{ url: string; name: string; digest: string }> = [];
-  const [{ send }, { defaultTlsFiles }] = await Promise.all([
-    import('../registry/http.js'),
-    import('../registry/hosts.js'),
-  ]);
+  const { send } = await import('../registry/http.js');
   for (const url of cmd.sourcePaths) {
     let response: Awaited<ReturnType<typeof send>>;
     try {
       // Through the registry's HTTP client: it verifies TLS with the CAs slipway was started with.
       let target = new URL(url);
       for (let hops = 0; ; hops++) {
-        response = await send({ method: 'GET', url: target, tls: { ...defaultTlsFiles(), verify: true } });
+        response = await send({ method: 'GET', url: target, tls: { verify: true } });
         const location = response.headers.location;
         if (![301, 302, 303, 307, 308].includes(response.status) || !location || hops >= 10) break;
         response.body.resume();

@@ -1,7 +1,6 @@
 import { type Challenge, parseChallenges } from './challenge.js';
 import type { Credentials } from './credentials.js';
 import { errorFromResponse, RegistryError } from './errors.js';
-import { defaultTlsFiles } from './hosts.js';
 import { readBody, redactUrl, send } from './http.js';
 import { type RetryOptions, withRetry } from './retry.js';
 
@@ -135,7 +134,7 @@ export class Authenticator {
             url,
             headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
             body: Buffer.from(form.toString()),
-            tls: { ...defaultTlsFiles(), verify: this.realmTlsVerify },
+            tls: { verify: this.realmTlsVerify },
             ...(signal ? { signal } : {}),
           });
         } else {
@@ -149,7 +148,7 @@ export class Authenticator {
             method: 'GET',
             url: u,
             headers,
-            tls: { ...defaultTlsFiles(), verify: this.realmTlsVerify },
+            tls: { verify: this.realmTlsVerify },
             ...(signal ? { signal } : {}),
           });
         }

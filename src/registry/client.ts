@@ -4,7 +4,7 @@ import { Authenticator } from './auth.js';
 import type { RegistryConfig } from './config.js';
 import type { CredentialStore } from './credentials.js';
 import { errorFromResponse, headerValue } from './errors.js';
-import { defaultTlsFiles, type Endpoint } from './hosts.js';
+import type { Endpoint } from './hosts.js';
 import { drain, type HttpResponse, NetworkError, type RequestBody, readBody, send } from './http.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
 
@@ -169,7 +169,7 @@ export class RegistryClient {
           headers,
           ...(opts.body ? { body: opts.body } : {}),
           ...(opts.bodyLength !== undefined ? { bodyLength: opts.bodyLength } : {}),
-          tls: sameHost ? this.session.tls : { ...defaultTlsFiles(), verify: true },
+          tls: sameHost ? this.session.tls : { verify: true },
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
         if (res.status === 401 && sameHost && authTries === 0) {

@@ -80,37 +80,6 @@ export function isInsecureRegistry(
   return false;
 }
 
-let extraCas: string[] | undefined;
-
-/**
- * The CAs of NODE_EXTRA_CA_CERTS when bin/slipway.js started Node without loading them (it passes
- * the file as SLIPWAY_EXTRA_CA_CERTS); read on the first TLS connection that verifies.
- */
-export function extraCaCertificates(): string[] {
-  if (extraCas !== undefined) return extraCas;
-  extraCas = [];
-  const file = process.env.SLIPWAY_EXTRA_CA_CERTS;
-  if (!file) return extraCas;
-  try {
-    extraCas =
-      readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  } catch {
-    // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
-  }
-  return extraCas;
-}
-
-let defaultRoots: TlsFiles | undefined;
-
-/** TLS files for a host with no certs.d entry: the extra CAs, if any (one array, so one context). */
-export function defaultTlsFiles(): TlsFiles {
-  if (defaultRoots === undefined) {
-    const extra = extraCaCertificates();
-    defaultRoots = extra.length > 0 ? { ca: [...rootCertificates, ...extra] } : {};
-  }
-  return defaultRoots;
-}
-
 /** CA and client certificate files from `certs.d/<host>/` (Docker's layout: *.crt CAs, *.cert + *.key pairs). */
 export function tlsFilesFor(host: string, certsDirs: readonly string[]): TlsFiles {
   const ca: string[] = [];
@@ -135,9 +104,9 @@ export function tlsFilesFor(host: string, certsDirs: readonly string[]): TlsFile
       }
     }
   }
-  const out: TlsFiles = { ...defaultTlsFiles() };
+  const out: TlsFiles = {};
   // Node's `ca` replaces the default roots; a registry CA adds to them, as in Docker.
-  if (ca.length > 0) out.ca = [...rootCertificates, ...extraCaCertificates(), ...ca];
+  if (ca.length > 0) out.ca = [...rootCertificates, ...ca];
   if (cert !== undefined && key !== undefined) {
     out.cert = cert;
     out.key = key;

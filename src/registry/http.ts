@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { SlipwayError } from '../errors.js';
 import type { TlsFiles } from './hosts.js';
 
@@ -39,19 +40,50 @@ const agents = {
   https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
 };
 
-// Parsing a CA list costs milliseconds per certificate: once per endpoint (whose `ca` array is
-// shared by all its requests), not once per connection.
+let extraCas: string[] | undefined;
+
+/**
+ * The CAs of NODE_EXTRA_CA_CERTS when bin/slipway.js started Node without loading them (it passes
+ * the file as SLIPWAY_EXTRA_CA_CERTS): read on the first HTTPS connection, not at every start.
+ */
+function extraCaCertificates(): string[] {
+  if (extraCas !== undefined) return extraCas;
+  extraCas = [];
+  const file = process.env.SLIPWAY_EXTRA_CA_CERTS;
+  if (!file) return extraCas;
+  try {
+    extraCas =
+      readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  } catch {
+    // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
+  }
+  return extraCas;
+}
+
+// Parsing a CA list costs milliseconds per certificate: once per CA set (an endpoint's certs.d
+// files are one array shared by its requests), not once per connection.
+const NO_FILES: string[] = [];
 const secureContexts = new WeakMap<string[], SecureContext>();
 
-function secureContextFor(files: TlsFiles): SecureContext {
-  const cached = files.ca && !files.cert ? secureContexts.get(files.ca) : undefined;
+/** The TLS context for a request, or undefined for Node's default one. */
+function secureContextFor(files: TlsFiles): SecureContext | undefined {
+  const extra = extraCaCertificates();
+  if (!files.ca && !files.cert && extra.length === 0) return undefined;
+  const key = files.cert ? undefined : (files.ca ?? NO_FILES);
+  const cached = key && secureContexts.get(key);
   if (cached) return cached;
+  // A certs.d `ca` list already starts with Node's roots (it replaces them).
+  const ca = files.ca
+    ? [...files.ca, ...extra]
+    : extra.length > 0
+      ? [...rootCertificates, ...extra]
+      : undefined;
   const ctx = createSecureContext({
-    ...(files.ca ? { ca: files.ca } : {}),
+    ...(ca ? { ca } : {}),
     ...(files.cert ? { cert: files.cert } : {}),
     ...(files.key ? { key: files.key } : {}),
   });
-  if (files.ca && !files.cert) secureContexts.set(files.ca, ctx);
+  if (key) secureContexts.set(key, ctx);
   return ctx;
 }
 
@@ -99,7 +131,8 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
     };
     if (isHttps && req.tls) {
       options.rejectUnauthorized = req.tls.verify;
-      if (req.tls.ca || req.tls.cert) options.secureContext = secureContextFor(req.tls);
+      const context = secureContextFor(req.tls);
+      if (context) options.secureContext = context;
     }
     const onAbort = () => r.destroy(new SlipwayError('INTERRUPTED', 'operation cancelled'));
     const r = (isHttps ? https : http).request(req.url, options, (res) => {
