@@ -65,9 +65,17 @@ function extraCaCertificates(): string[] {
 const NO_FILES: string[] = [];
 const secureContexts = new WeakMap<string[], SecureContext>();
 
+let unverified: SecureContext | undefined;
+
 /** The TLS context for a request, or undefined for Node's default one. */
-function secureContextFor(files: TlsFiles): SecureContext | undefined {
-  const extra = extraCaCertificates();
+function secureContextFor(files: TlsFiles & { verify: boolean }): SecureContext | undefined {
+  if (!files.verify && !files.cert) {
+    // No certificate is checked (an insecure registry's HTTPS probe): skip loading any root store,
+    // which is milliseconds per certificate the first time.
+    unverified ??= createSecureContext({ ca: [] });
+    return unverified;
+  }
+  const extra = files.verify ? extraCaCertificates() : NO_FILES;
   if (!files.ca && !files.cert && extra.length === 0) return undefined;
   const key = files.cert ? undefined : (files.ca ?? NO_FILES);
   const cached = key && secureContexts.get(key);
