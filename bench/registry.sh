@@ -136,7 +136,7 @@ scenario() {
   blog "$label ($ref): $runs rounds"
   for ((i = 0; i <= runs; i++)); do  # round 0 = warm-up, dropped from the JSONL below
     wait_load > /dev/null
-    measure "$label-node-startup" node -e ''
+    measure "$label-node-startup" env -u NODE_EXTRA_CA_CERTS node -e ''
     # push: slipway
     reg_start_fresh
     measure "$label-push-cold-slipway" $SLIPWAY push -q "$REG/$repo:slipway"
@@ -204,7 +204,7 @@ report() {
   echo
   table seed
   echo
-  echo "- for scale: \`node -e ''\` alone took $(fmt_s "$(med seed-node-startup ms median)") s (median, same rounds): every slipway sample pays it"
+  echo "- for scale: Node's own start (\`env -u NODE_EXTRA_CA_CERTS node -e ''\`, as bin/slipway.js starts it) took $(fmt_s "$(med seed-node-startup ms median)") s (median, same rounds): every slipway sample pays it"
   if [[ $SKIP_BIG != 1 ]]; then
     echo
     echo "### generated ${BIG_MIB} MiB image (/dev/urandom data in 8 files: $BIG_DESC), median of $RUNS_BIG"
