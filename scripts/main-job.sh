@@ -12,6 +12,12 @@ INDEX_PORT=3141  # the port the hub's pip.conf names
 node fixtures/hub/serve.mjs --dir "$HUB" --port "$INDEX_PORT" > /tmp/slipway-hub-serve.log 2>&1 &
 HUB_PID=$!
 APP_PORT=${APP_PORT:-5000}
+# The tutorial's port, unless something already listens there (a registry, say): then a free one.
+if (exec 3<>"/dev/tcp/127.0.0.1/$APP_PORT") 2>/dev/null; then
+  busy=$APP_PORT
+  APP_PORT=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  echo "port $busy is in use on this machine: publishing the app on $APP_PORT instead" >&2
+fi
 cleanup() {
   bin/slipway.js rm -f python-docker-demo >/dev/null 2>&1 || true
   kill "$HUB_PID" 2>/dev/null || true
