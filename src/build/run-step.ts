@@ -102,17 +102,28 @@ export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
       ...(input.runtime ? { runtime: input.runtime } : {}),
     });
     const removed = stubs.cleanup();
-    await unmount(mountpoint);
+    // Nothing writes to the upper dir once the container is gone: it is read while `umount` runs.
+    const unmounting = unmount(mountpoint);
     mounted = false;
-    if (result.signal && input.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
+    unmounting.catch(() => {});
+    if (result.signal && input.signal?.aborted) {
+      await unmounting;
+      throw new SlipwayError('INTERRUPTED', 'build interrupted');
+    }
     if (result.exitCode !== 0 || result.runtimeError) {
+      await unmounting;
       const detail = result.runtimeError ? `: ${result.runtimeError}` : '';
       throw new RunFailed(
         `process "${input.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}${detail}`,
         tail,
       );
     }
-    const entries = await diffUpperDir(upperDir, { exclude: [...stubs.paths, ...removed] });
+    let entries: LayerEntry[];
+    try {
+      entries = await diffUpperDir(upperDir, { exclude: [...stubs.paths, ...removed] });
+    } finally {
+      await unmounting;
+    }
     return { upperDir, entries };
   } catch (e) {
     await rm(upperDir, { recursive: true, force: true });
