@@ -249,22 +249,27 @@ export async function copyInto(
 
 type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz';
 
-/** Recognizes what Docker's ADD unpacks by its first bytes (never by the file name). */
-export async function archiveKind(path: string): Promise<ArchiveKind | undefined> {
+async function readHead(path: string, bytes: number): Promise<Buffer> {
   const fh = await open(path, 'r');
-  let head: Buffer;
   try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    head = buf.subarray(0, bytesRead);
+    const buf = Buffer.alloc(bytes);
+    return buf.subarray(0, (await fh.read(buf, 0, bytes, 0)).bytesRead);
   } finally {
     await fh.close();
   }
+}
+
+/** Recognizes what Docker's ADD unpacks by its first bytes (never by the file name). */
+function kindOf(head: Buffer): ArchiveKind | undefined {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
   if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') return 'xz';
   if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
   return undefined;
+}
+
+export async function archiveKind(path: string): Promise<ArchiveKind | undefined> {
+  return kindOf(await readHead(path, 512));
 }
 
 /** A checksummed tar header block, as Go's tar reader needs to accept a first member. */
@@ -287,17 +292,10 @@ function isTarHeader(block: Buffer): boolean {
  * a tar header. A gzip of something else, or a file named .tar that is not one, is copied as is.
  */
 export async function isTarArchive(path: string): Promise<boolean> {
-  const kind = await archiveKind(path);
+  // Enough compressed input for the first header block, however well the archive compresses.
+  const head = await readHead(path, 16 * 1024);
+  const kind = kindOf(head);
   if (kind === undefined) return false;
-  const fh = await open(path, 'r');
-  let head: Buffer;
-  try {
-    // Enough compressed input for the first header block, however well the archive compresses.
-    const buf = Buffer.alloc(16 * 1024);
-    head = buf.subarray(0, (await fh.read(buf, 0, buf.length, 0)).bytesRead);
-  } finally {
-    await fh.close();
-  }
   if (kind === 'tar') return isTarHeader(head);
   if (kind === 'gzip') {
     try {
