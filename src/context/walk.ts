@@ -168,6 +168,8 @@ class Walker {
       );
     }
     sortDirents(dirents);
+    // checkUtf8Names looks at the whole directory: once is enough.
+    let namesChecked = false;
     for (const d of dirents) {
       if (++this.sinceYield >= YIELD_EVERY) {
         this.sinceYield = 0;
@@ -188,7 +190,10 @@ class Walker {
         this.chain.pop();
         continue;
       }
-      if (name.includes('\uFFFD')) checkUtf8Names(abs, rel);
+      if (!namesChecked && name.includes('\uFFFD')) {
+        checkUtf8Names(abs, rel);
+        namesChecked = true;
+      }
       const entry = this.stat(childAbs, childRel);
       if (entry === undefined) continue;
       // The dirent type can be stale or unknown; the lstat result is what we send.
