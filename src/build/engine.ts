@@ -637,14 +637,7 @@ class Engine {
   private runHistoryArgs(state: StageState): Array<[string, string]> {
     // BuildKit's runCommandString: every arg in scope (`U=` when it has no value), shown with the
     // ENV value when one shadows it.
-    const env = new Map<string, string>();
-    for (const kv of state.config.Env ?? []) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
-    }
-    const out: Array<[string, string]> = [];
-    for (const a of state.scope.args()) out.push([a.key, env.get(a.key) ?? a.value ?? '']);
-    return out;
+    return state.scope.args().map((a) => [a.key, state.scope.configValue(a.key) ?? a.value ?? '']);
   }
 
   private async execute(

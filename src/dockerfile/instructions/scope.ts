@@ -102,6 +102,11 @@ export class StageScope {
     return this.config.map(([k, v]) => `${k}=${v}`);
   }
 
+  /** An ENV value the image config holds (not an ARG's), if any. */
+  configValue(name: string): string | undefined {
+    return this.config.find(([k]) => k === name)?.[1];
+  }
+
   /** ARGs in scope with their values (history prefixes RUN with `|N k=v ...`). */
   args(): ArgBinding[] {
     return this.declared.map((a) => ({ ...a }));
