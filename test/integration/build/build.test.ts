@@ -35,6 +35,18 @@ function cachedNames(stderr: string): string[] {
   return out;
 }
 
+/** The image manifest of `tag` in the store, as skopeo reads it from the OCI layout. */
+function storedManifest(tag: string): { layers: Array<{ digest: string; mediaType: string }> } {
+  const raw = spawnSync(
+    'skopeo',
+    ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/${tag}:latest`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return JSON.parse(raw.stdout) as { layers: Array<{ digest: string; mediaType: string }> };
+}
+
 describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and runc' }, () => {
   before(() => {
     busybox = busyboxTarball();
@@ -116,15 +128,11 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN echo x > /gone\nRUN rm /gone\n' });
     const r = slipway(root, ['build', '-q', '-t', 'whiteout-test', ctx]);
     assert.equal(r.status, 0, r.stderr);
-    const raw = spawnSync(
-      'skopeo',
-      ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/whiteout-test:latest`],
-      {
-        encoding: 'utf8',
-      },
+    const blob = join(
+      root,
+      'oci/blobs/sha256',
+      storedManifest('whiteout-test').layers.at(-1)!.digest.slice('sha256:'.length),
     );
-    const manifest = JSON.parse(raw.stdout) as { layers: Array<{ digest: string }> };
-    const blob = join(root, 'oci/blobs/sha256', manifest.layers.at(-1)!.digest.slice('sha256:'.length));
     const listing = spawnSync('tar', ['-tvzf', blob], { encoding: 'utf8' }).stdout;
     assert.match(listing, /^-rw------- 0\/0 +0 .* \.wh\.gone$/m);
   });
@@ -630,13 +638,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
         ctx,
       ]);
       assert.equal(r.status, 0, r.stderr);
-      const raw = spawnSync(
-        'skopeo',
-        ['inspect', '--raw', `oci:${join(root, 'oci')}:docker.io/library/${tag}:latest`],
-        { encoding: 'utf8' },
-      );
-      const manifest = JSON.parse(raw.stdout) as { layers: Array<{ mediaType: string }> };
-      assert.equal(manifest.layers.at(-1)!.mediaType, mediaType);
+      assert.equal(storedManifest(tag).layers.at(-1)!.mediaType, mediaType);
     }
   });
 });
