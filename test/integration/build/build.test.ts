@@ -555,6 +555,33 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.match(slipway(root, ['build', '-q', ctx]).stderr, /^ERROR: Dockerfile:2:1: COPY --from=nowhere/m);
   });
 
+  test('an empty wildcard copies nothing; WORKDIR under a numeric USER; bad -t, a file context, a missing -f', () => {
+    const ctx = tempDir('ctx-edges');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox\nCOPY *.nomatch /dest/\nUSER 4242\nWORKDIR /made\nUSER root\nRUN stat -c %u:%g /made\n',
+    });
+    const r = slipway(root, ['build', '--progress=plain', '-t', 'edges', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^#\d+ [\d.]+ 4242:4242$/m, "WORKDIR is owned as BuildKit's mkdir chowns");
+
+    const badTag = slipway(root, ['build', '--progress=plain', '-t', 'Bad:Name', ctx]);
+    assert.equal(badTag.status, 125);
+    assert.match(badTag.stderr, /invalid argument "Bad:Name" for "-t, --tag" flag: invalid reference format/);
+    assert.doesNotMatch(badTag.stderr, /load build definition/, 'nothing is built before the tag is checked');
+
+    const file = join(ctx, 'Dockerfile');
+    assert.match(
+      slipway(root, ['build', '-q', file]).stderr,
+      /unable to prepare context: context must be a directory/,
+    );
+    const missing = join(tempDir('edges-missing'), 'Dockerfile');
+    assert.match(
+      slipway(root, ['build', '-q', '-f', missing, ctx]).stderr,
+      new RegExp(`failed to read dockerfile: open ${missing}: no such file or directory`),
+    );
+  });
+
   test("FROM scratch gets BuildKit's default PATH and WorkingDir; a stage's ONBUILD fires once", () => {
     const ctx = tempDir('ctx-defaults');
     writeTree(ctx, {
