@@ -2,17 +2,23 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainId } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
+import type { PreviousLayer } from '../layer/reuse.js';
 import type { LayerEntry } from '../layer/types.js';
 import { writeLayer } from '../layer/write-layer.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 import type { LayerRef } from './cache-index.js';
+import { saveLayerIndex } from './layer-reuse.js';
 
 export interface CommitOptions {
   sourceDateEpoch?: number;
   /** Write an empty layer rather than none (BuildKit's WORKDIR on an existing directory). */
   keepEmpty?: boolean;
   compression?: 'gzip' | 'zstd' | 'none';
+  /** The previous write of this step's layer, to take unchanged members from. */
+  previous?: PreviousLayer;
+  /** Where to keep this layer's LayerIndex for the next write of the step. */
+  indexFile?: string;
 }
 
 /**
@@ -38,8 +44,11 @@ export async function commitLayer(
     const blob = await writeLayer(entries, tmp, {
       compression: opts.compression ?? 'gzip',
       ...(opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch }),
+      ...(opts.previous ? { previous: opts.previous } : {}),
+      ...(opts.indexFile ? { index: true } : {}),
     });
     await store.adoptBlob(tmp, blob.digest, blob.size);
+    if (opts.indexFile && blob.index) await saveLayerIndex(opts.indexFile, blob.index);
     const chain = chainId([...parent.map((l) => l.diffId), blob.diffId] as Digest[])!;
     if (snapshotDir) await store.commitSnapshot(snapshotDir, chain);
     return {

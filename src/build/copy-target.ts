@@ -22,7 +22,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { LayerEntry } from '../layer/types.js';
 import { entriesFromDir, linkHardlinks, sortByPath } from '../layer/walk.js';
 
@@ -45,7 +45,15 @@ export interface CopyTarget {
   setMeta(path: string, meta: NodeMeta, atime: number): void;
   /** Removes the path and everything under it, if present. */
   remove(path: string): void;
-  copyFile(path: string, from: string, size: number, meta: NodeMeta, atime: number): void;
+  /** `sourceDigest`: the content digest of `from`, when known. */
+  copyFile(
+    path: string,
+    from: string,
+    size: number,
+    meta: NodeMeta,
+    atime: number,
+    sourceDigest?: string,
+  ): void;
   /** A second name for a file this copy already wrote. */
   link(path: string, existing: string): void;
   /** A link keeps its source's mtime (seconds), as BuildKit's copy does. */
@@ -118,26 +126,31 @@ export class DirectoryTarget implements CopyTarget {
   }
 }
 
-interface Recorded extends LayerEntry {
-  /** Names of one inode share it (hardlinks). */
-  inode?: { members: Set<string> };
+/** The names of one inode (hardlinks); shared by each name's record. */
+interface Inode {
+  members: Set<string>;
 }
 
 /** Layer entries only; file contents stay where they are until the layer is written. */
 export class EntryTarget implements CopyTarget {
-  private readonly nodes = new Map<string, Recorded>();
+  private readonly nodes = new Map<string, LayerEntry>();
+  private readonly inodes = new Map<string, Inode>();
 
+  /** Image paths come absolute and normalized; the layer's are relative. */
   private static key(path: string): string {
+    if (path.charCodeAt(0) === 0x2f && path.charCodeAt(1) !== 0x2f && !path.endsWith('/'))
+      return path.slice(1);
     return path.replace(/^\/+|\/+$/g, '');
   }
 
   /** A directory's mtime moves when an entry is created in or removed from it. */
   private touchParent(key: string): void {
-    const parent = this.nodes.get(posix.dirname(key));
+    const slash = key.lastIndexOf('/');
+    const parent = this.nodes.get(slash === -1 ? '.' : key.slice(0, slash));
     if (parent) parent.mtime = nowSeconds();
   }
 
-  private put(node: Recorded): void {
+  private put(node: LayerEntry): void {
     this.nodes.set(node.path, node);
     this.touchParent(node.path);
   }
@@ -151,9 +164,11 @@ export class EntryTarget implements CopyTarget {
   }
 
   setMeta(path: string, meta: NodeMeta): void {
-    const node = this.nodes.get(EntryTarget.key(path));
+    const key = EntryTarget.key(path);
+    const node = this.nodes.get(key);
     if (!node) throw new Error(`copy target: ${path} was never created`);
-    for (const n of node.inode ? [...node.inode.members].map((m) => this.nodes.get(m)) : [node]) {
+    const members = this.inodes.get(key)?.members;
+    for (const n of members ? [...members].map((m) => this.nodes.get(m)) : [node]) {
       if (!n) continue;
       n.uid = meta.uid;
       n.gid = meta.gid;
@@ -167,22 +182,29 @@ export class EntryTarget implements CopyTarget {
     const node = this.nodes.get(key);
     // Every recorded node's parent is recorded too: nothing below an absent path.
     if (!node) return;
-    const drop = (k: string, n: Recorded) => {
-      n.inode?.members.delete(k);
+    const drop = (k: string) => {
+      this.inodes.get(k)?.members.delete(k);
+      this.inodes.delete(k);
       this.nodes.delete(k);
     };
-    drop(key, node);
+    drop(key);
     if (node.type === 'dir') {
       const below = `${key}/`;
-      for (const [k, n] of this.nodes) if (k.startsWith(below)) drop(k, n);
+      for (const k of this.nodes.keys()) if (k.startsWith(below)) drop(k);
     }
     this.touchParent(key);
   }
 
-  copyFile(path: string, from: string, size: number, meta: NodeMeta): void {
-    const key = EntryTarget.key(path);
-    this.put({
-      path: key,
+  copyFile(
+    path: string,
+    from: string,
+    size: number,
+    meta: NodeMeta,
+    _atime: number,
+    sourceDigest?: string,
+  ): void {
+    const node: LayerEntry = {
+      path: EntryTarget.key(path),
       type: 'file',
       mode: meta.mode & 0o7777,
       uid: meta.uid,
@@ -190,15 +212,23 @@ export class EntryTarget implements CopyTarget {
       size,
       mtime: Math.floor(meta.mtime),
       source: from,
-    });
+    };
+    if (sourceDigest !== undefined) node.sourceDigest = sourceDigest;
+    this.put(node);
   }
 
   link(path: string, existing: string): void {
-    const first = this.nodes.get(EntryTarget.key(existing));
+    const firstKey = EntryTarget.key(existing);
+    const first = this.nodes.get(firstKey);
     if (!first) throw new Error(`copy target: ${existing} was never created`);
-    first.inode ??= { members: new Set([first.path]) };
+    let inode = this.inodes.get(firstKey);
+    if (!inode) {
+      inode = { members: new Set([firstKey]) };
+      this.inodes.set(firstKey, inode);
+    }
     const key = EntryTarget.key(path);
-    first.inode.members.add(key);
+    inode.members.add(key);
+    this.inodes.set(key, inode);
     this.put({ ...first, path: key });
   }
 
@@ -222,17 +252,19 @@ export class EntryTarget implements CopyTarget {
 
   /** The layer's entries in tar order; the first name of a hardlinked file carries its content. */
   async finish(): Promise<{ entries: LayerEntry[] }> {
-    const inodes = new Map<string, object>();
-    const entries = sortByPath([...this.nodes.values()], (n) => n.path).map(({ inode, ...entry }) => {
-      if (inode && inode.members.size > 1) inodes.set(entry.path, inode);
-      return entry;
-    });
-    linkHardlinks(entries, (e) => inodes.get(e.path));
+    const entries = sortByPath([...this.nodes.values()], (n) => n.path);
+    if (this.inodes.size > 0) {
+      linkHardlinks(entries, (e) => {
+        const inode = this.inodes.get(e.path);
+        return inode && inode.members.size > 1 ? inode : undefined;
+      });
+    }
     return { entries };
   }
 
   async discard(): Promise<void> {
     this.nodes.clear();
+    this.inodes.clear();
   }
 }
 

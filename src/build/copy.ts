@@ -46,7 +46,8 @@ export interface SourceStat {
   gid: number;
   size: number;
   mtimeMs: number;
-  atimeMs: number;
+  /** Only a staging directory keeps it; the context walk does not record it (mtime stands in). */
+  atimeMs?: number;
   ino: number;
   dev: number;
   nlink: number;
@@ -58,6 +59,8 @@ export interface KnownTree {
   stat(rel: string): SourceStat | undefined;
   /** Names in a directory (`.` for the root), sorted; undefined when the walk did not list it. */
   children(rel: string): string[] | undefined;
+  /** A file's content digest, when the walk's hasher knows it. */
+  digest?(rel: string): string | undefined;
 }
 
 export interface CopySpec {
@@ -144,17 +147,17 @@ export async function expandSources(
   return out;
 }
 
-async function hasIncludedBelow(tree: SourceTree, dir: string): Promise<boolean> {
+function hasIncludedBelow(tree: SourceTree, dir: string): boolean {
   try {
-    const st = await lstat(join(tree.root, dir));
+    const st = lstat(join(tree.root, dir));
     if (!st.isDirectory()) return false;
   } catch {
     return false;
   }
-  const names = await readdir(join(tree.root, dir));
+  const names = readdir(join(tree.root, dir));
   for (const n of names) {
     const child = `${dir}/${n}`;
-    if (tree.includes?.(child) || (await hasIncludedBelow(tree, child))) return true;
+    if (tree.includes?.(child) || hasIncludedBelow(tree, child)) return true;
   }
   return false;
 }
@@ -228,11 +231,11 @@ export async function copyInto(
     const rel = spec.parents ? posix.dirname(named) : '';
     if (st.isDirectory()) {
       const target = spec.parents && named !== '.' ? posix.join(dest.path, named) : dest.path;
-      await copier.ensureDir(target, true);
+      copier.ensureDir(target, true);
       // Only the contents are copied: the destination keeps its own metadata (or a new one's 0755).
-      await copier.copyDirContents(src, target, false);
+      copier.copyDirContents(src, target, false);
     } else if (spec.unpackArchives && st.isFile() && (await isTarArchive(join(tree.root, src)))) {
-      await copier.ensureDir(dest.path, true);
+      copier.ensureDir(dest.path, true);
       const into = target.hostDir(dest.path);
       if (into === undefined) throw new Error('ADD unpacks archives into a directory target only');
       await unpackArchive(join(tree.root, src), into, spec.chown);
@@ -241,8 +244,8 @@ export async function copyInto(
       if (dest.isDir || multiple || (await isDirIn(image, dest.path)) || copier.isStagedDir(dest.path)) {
         to = posix.join(dest.path, rel === '.' ? '' : rel, posix.basename(named));
       } else to = dest.path;
-      await copier.ensureDir(posix.dirname(to), true);
-      await copier.copyEntry(src, to);
+      copier.ensureDir(posix.dirname(to), true);
+      copier.copyEntry(src, to);
     }
   }
 }
@@ -405,6 +408,8 @@ async function isDirIn(image: ImageView, imagePath: string): Promise<boolean> {
   return image.stat(imagePath)?.isDirectory() ?? false;
 }
 
+const ROOT_OWNER: Readonly<Ownership> = { uid: 0, gid: 0 };
+
 class Copier {
   private readonly stagedDirs = new Set<string>(['/']);
   private readonly hardlinks = new Map<string, string>();
@@ -422,9 +427,9 @@ class Copier {
   }
 
   /** Creates `dir` and its parents in staging; existing image dirs keep their metadata. */
-  async ensureDir(dir: string, createdByCopy: boolean): Promise<void> {
+  ensureDir(dir: string, createdByCopy: boolean): void {
     if (this.stagedDirs.has(dir)) return;
-    await this.ensureDir(posix.dirname(dir), createdByCopy);
+    this.ensureDir(posix.dirname(dir), createdByCopy);
     const existing = this.image.lstat(dir);
     if (existing && !existing.isDirectory()) {
       throw new SlipwayError(
@@ -446,16 +451,19 @@ class Copier {
     return this.tree.known?.stat(rel) ?? lstat(join(this.tree.root, rel));
   }
 
-  async copyDirContents(srcDir: string, targetDir: string, withMeta = true): Promise<void> {
+  /** `targetDir` is absolute and normalized; names from a listing hold no slash. */
+  copyDirContents(srcDir: string, targetDir: string, withMeta = true): void {
     const names = this.tree.known?.children(srcDir) ?? readdir(join(this.tree.root, srcDir)).sort();
+    const below = targetDir === '/' ? '/' : `${targetDir}/`;
+    const hostDir = join(this.tree.root, srcDir);
     for (const name of names) {
       const src = srcDir === '.' ? name : `${srcDir}/${name}`;
       if (this.tree.includes && !this.tree.includes(src)) {
-        const st = await lstat(join(this.tree.root, src));
-        if (!st.isDirectory() || !(await hasIncludedBelow(this.tree, src))) continue;
+        const st = lstat(join(this.tree.root, src));
+        if (!st.isDirectory() || !hasIncludedBelow(this.tree, src)) continue;
       }
-      if (this.excluded(src)) continue;
-      await this.copyEntry(src, posix.join(targetDir, name));
+      if (this.spec.excludes.length > 0 && this.excluded(src)) continue;
+      this.copyEntry(src, below + name, `${hostDir}/${name}`);
     }
     if (withMeta) this.finishDir(srcDir, targetDir);
   }
@@ -476,12 +484,11 @@ class Copier {
     this.target.setMeta(
       targetDir,
       { mode: this.mode(st.mode, true), ...owner, mtime: this.clamp(st.mtimeMs / 1000) },
-      st.atimeMs / 1000,
+      (st.atimeMs ?? st.mtimeMs) / 1000,
     );
   }
 
-  async copyEntry(src: string, to: string): Promise<void> {
-    const from = join(this.tree.root, src);
+  copyEntry(src: string, to: string, from = join(this.tree.root, src)): void {
     const st = this.sourceStat(src);
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
@@ -489,15 +496,15 @@ class Copier {
     if (type === 'dir') {
       this.target.mkdir(to);
       this.stagedDirs.add(to);
-      await this.copyDirContents(src, to);
+      this.copyDirContents(src, to);
       return;
     }
     this.target.remove(to);
     if (type === 'symlink') {
       this.target.symlink(to, st.linkTarget ?? readlink(from), owner, mtime);
     } else if (type === 'file') {
-      const inode = `${st.dev}:${st.ino}`;
-      const first = st.nlink > 1 ? this.hardlinks.get(inode) : undefined;
+      const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+      const first = inode === undefined ? undefined : this.hardlinks.get(inode);
       if (first !== undefined) {
         this.target.link(to, first);
       } else {
@@ -505,10 +512,11 @@ class Copier {
           to,
           from,
           st.size,
-          { mode: this.mode(st.mode, false), ...owner, mtime },
-          st.atimeMs / 1000,
+          { mode: this.mode(st.mode, false), uid: owner.uid, gid: owner.gid, mtime },
+          (st.atimeMs ?? st.mtimeMs) / 1000,
+          this.tree.known?.digest?.(src),
         );
-        if (st.nlink > 1) this.hardlinks.set(inode, to);
+        if (inode !== undefined) this.hardlinks.set(inode, to);
       }
     } else {
       throw new SlipwayError(
@@ -524,7 +532,7 @@ class Copier {
 
   private owner(uid: number, gid: number): Ownership {
     if (this.spec.chown) return this.spec.chown;
-    return this.tree.resetOwnership ? { uid: 0, gid: 0 } : { uid, gid };
+    return this.tree.resetOwnership ? ROOT_OWNER : { uid, gid };
   }
 
   private clamp(seconds: number): number {

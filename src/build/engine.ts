@@ -36,7 +36,7 @@ import { buildCacheRoots, CacheIndex, type LayerRef, type StepRecord } from './c
 import type { CacheSpec } from './cache-transfer.js';
 import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
-import type { ImageView, KnownTree, SourceStat, SourceTree } from './copy.js';
+import type { ImageView, KnownTree, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
 import type { OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
@@ -796,10 +796,11 @@ class Engine {
   /** The context walk as COPY looks things up in it: per-path records and per-directory listings. */
   private async knownContext(): Promise<KnownTree> {
     if (!this.contextTree) {
-      const stats = new Map<string, SourceStat>();
+      const stats = new Map<string, ContextEntry>();
+      const root = resolve(this.opts.contextDir);
       const children = new Map<string, string[]>();
       for (const e of await this.context()) {
-        stats.set(e.path, { ...e, atimeMs: e.mtimeMs });
+        stats.set(e.path, e);
         const slash = e.path.lastIndexOf('/');
         const dir = slash === -1 ? '.' : e.path.slice(0, slash);
         let names = children.get(dir);
@@ -813,6 +814,10 @@ class Engine {
         stat: (rel) => stats.get(rel),
         // A directory the walk kept but found empty (or kept only for what is below) lists nothing.
         children: (rel) => children.get(rel) ?? (stats.has(rel) || rel === '.' ? [] : undefined),
+        digest: (rel) => {
+          const e = stats.get(rel);
+          return e?.type === 'file' ? this.hasher?.cachedDigestIn(root, rel, e) : undefined;
+        },
       };
     }
     return this.contextTree;
@@ -910,6 +915,8 @@ class Engine {
       commitLayer,
       DirectoryTarget,
       EntryTarget,
+      layerIndexFile,
+      openPreviousLayer,
     } = await exec();
     const view = layeredView((await ensureSnapshots(this.store, state.layers)).reverse());
     const releases: Array<() => Promise<void>> = [];
@@ -919,6 +926,13 @@ class Engine {
     // sources (heredocs, downloads, another stage's mount) are gone once the step is over.
     const direct =
       cmd.sourceContents.length === 0 && !(cmd.kind === 'copy' && cmd.from) && !download && !unpackArchives;
+    // When this step's layer was written before (an edit since), its unchanged members are taken
+    // from that layer instead of their files (see layer/reuse.ts).
+    const indexFile =
+      direct && (this.compression() ?? 'gzip') === 'gzip'
+        ? layerIndexFile(this.store.root, state.key, copyCreatedBy(cmd))
+        : undefined;
+    const previous = indexFile && !this.opts.noCache ? openPreviousLayer(this.store, indexFile) : undefined;
     const target: CopyTarget = direct
       ? new EntryTarget()
       : new DirectoryTarget(await this.store.createSnapshotTemp());
@@ -981,10 +995,13 @@ class Engine {
       for (const r of releases.reverse()) await r().catch(() => {});
     }
     const { entries, snapshotDir } = await target.finish();
+    const reuse = await previous;
     return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, {
       ...this.commitOpts(),
       // BuildKit writes a COPY's layer even when it holds nothing (a wildcard that matched nothing).
       keepEmpty: true,
+      ...(reuse ? { previous: reuse } : {}),
+      ...(indexFile ? { indexFile } : {}),
     });
   }
 

@@ -11,6 +11,7 @@ export { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
 export { commitLayer } from './commit.js';
 export { copyInto, layeredView, stageDirectory } from './copy.js';
 export { DirectoryTarget, EntryTarget } from './copy-target.js';
+export { layerIndexFile, openPreviousLayer } from './layer-reuse.js';
 export { flattenInto, writeRootfsTar } from './output.js';
 export { ensureSnapshots, openView } from './rootfs.js';
 export { prepareRunMounts } from './run-mounts.js';

@@ -16,6 +16,25 @@ const IN_FLIGHT = 4;
 
 const deflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(deflateRaw);
 
+/** Which zlib deflates here: a block compressed by another may not be byte for byte what this one writes. */
+export function zlibVersion(): string {
+  return process.versions.zlib ?? 'unknown';
+}
+
+export interface BlockReuse {
+  /** The input of an earlier run of parallelGzip with the same options... */
+  tar: Buffer;
+  /** ...and what each of its blocks compressed to. */
+  pieces: Buffer[];
+}
+
+export interface ParallelGzipExtras {
+  /** A block whose input and dictionary equal the earlier run's is taken as it came out then. */
+  previous?: BlockReuse;
+  /** Receives each block's compressed length, in order (for a later run's `previous`). */
+  blockSizes?: number[];
+}
+
 /** What zlib writes for its own gzip wrapper: no name, mtime 0, OS Unix, XFL from the level. */
 function gzipHeader(level: number): Buffer {
   const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
@@ -33,9 +52,12 @@ function gzipTrailer(crc: number, length: number): Buffer {
 export async function* parallelGzip(
   source: AsyncIterable<Buffer>,
   options: ZlibOptions & { level: number },
+  extras: ParallelGzipExtras = {},
 ): AsyncGenerator<Buffer> {
   yield gzipHeader(options.level);
+  const { previous, blockSizes } = extras;
   const pending: Promise<Buffer>[] = [];
+  let index = 0;
   let crc = 0;
   let length = 0;
   let block = Buffer.allocUnsafe(BLOCK);
@@ -44,18 +66,42 @@ export async function* parallelGzip(
   // A full block is sent only once more input follows it: the last block must end the stream.
   let full: Buffer | undefined;
 
+  /** Deflate output depends on the block, its dictionary and whether it ends the stream: nothing else. */
+  const unchanged = (data: Buffer, last: boolean): Buffer | undefined => {
+    if (previous === undefined || index >= previous.pieces.length) return undefined;
+    if ((index === previous.pieces.length - 1) !== last) return undefined;
+    const start = index * BLOCK;
+    const end = start + data.length;
+    if (last ? previous.tar.length !== end : previous.tar.length < end) return undefined;
+    if (!data.equals(previous.tar.subarray(start, end))) return undefined;
+    if (tail !== undefined && !tail.equals(previous.tar.subarray(start - tail.length, start)))
+      return undefined;
+    return previous.pieces[index];
+  };
+
+  const next = async (): Promise<Buffer> => {
+    const piece = await (pending.shift() as Promise<Buffer>);
+    blockSizes?.push(piece.length);
+    return piece;
+  };
+
   const send = (data: Buffer, last: boolean): void => {
     crc = crc32(data, crc);
     length += data.length;
-    const piece = deflateRawAsync(data, {
-      ...options,
-      finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH,
-      ...(tail === undefined ? {} : { dictionary: tail }),
-    });
+    const reused = unchanged(data, last);
+    const piece =
+      reused === undefined
+        ? deflateRawAsync(data, {
+            ...options,
+            finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH,
+            ...(tail === undefined ? {} : { dictionary: tail }),
+          })
+        : Promise.resolve(reused);
     // Awaited in order later; a failure while the source is still being read must not go unhandled.
     piece.catch(() => undefined);
     pending.push(piece);
     tail = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : undefined;
+    index++;
   };
 
   for await (const chunk of source) {
@@ -64,7 +110,7 @@ export async function* parallelGzip(
       if (full !== undefined) {
         send(full, false);
         full = undefined;
-        while (pending.length >= IN_FLIGHT) yield await (pending.shift() as Promise<Buffer>);
+        while (pending.length >= IN_FLIGHT) yield await next();
       }
       const n = Math.min(chunk.length - off, BLOCK - filled);
       chunk.copy(block, filled, off, off + n);
@@ -78,6 +124,6 @@ export async function* parallelGzip(
     }
   }
   send(full ?? block.subarray(0, filled), true);
-  while (pending.length > 0) yield await (pending.shift() as Promise<Buffer>);
+  while (pending.length > 0) yield await next();
   yield gzipTrailer(crc, length);
 }

@@ -125,16 +125,17 @@ function rawHeaderInto(b: Buffer, off: number, f: RawHeaderFields): void {
   writeOctal(b, off + 136, 12, f.mtime);
   b[off + 156] = f.typeflag;
   writeString(b, off + 157, 100, f.linkname);
-  USTAR_MAGIC.copy(b, off + 257);
+  b.set(USTAR_MAGIC, off + 257);
   // uname/gname stay empty: names are a property of the host, not of the layer.
   if (f.devmajor > MAX_OCTAL_7) writeBase256(b, off + 329, 8, f.devmajor);
   else writeOctal(b, off + 329, 8, f.devmajor);
   if (f.devminor > MAX_OCTAL_7) writeBase256(b, off + 337, 8, f.devminor);
   else writeOctal(b, off + 337, 8, f.devminor);
   writeString(b, off + 345, 155, f.prefix);
-  b.fill(0x20, off + 148, off + 156);
-  let sum = 0;
-  for (let i = off; i < off + BLOCK; i++) sum += b[i] as number;
+  // The checksum counts its own field as eight spaces.
+  let sum = 8 * 0x20;
+  for (let i = off; i < off + 148; i++) sum += b[i] as number;
+  for (let i = off + 156; i < off + BLOCK; i++) sum += b[i] as number;
   writeOctal(b, off + 148, 7, sum);
   b[off + 155] = 0x20;
 }

@@ -7,13 +7,17 @@ import {
   type EncodeInput,
   encodeHeader,
   encodeSingleBlockInto,
-  padding,
   TYPEFLAG,
 } from './tar-header.js';
+import { type IndexedMember, memberFingerprint, type PreviousLayer } from './reuse.js';
 import type { LayerEntry } from './types.js';
 
 export interface TarWriteOptions {
   sourceDateEpoch?: number;
+  /** An earlier tar whose members are copied where their fingerprint is unchanged (see reuse.ts). */
+  previous?: Pick<PreviousLayer, 'tar' | 'members'>;
+  /** Receives the byte range of every member that has a fingerprint. */
+  record?: IndexedMember[];
 }
 
 const TYPEFLAG_OF: Record<LayerEntry['type'], number> = {
@@ -62,14 +66,25 @@ function cannotRead(entry: LayerEntry, e: unknown): SlipwayError {
  * 10,000 small files is ~40 stream writes instead of ~30,000.
  */
 class ChunkWriter {
-  private buf = Buffer.allocUnsafe(CHUNK);
+  // Zeroed once, written once front to back: header fields and padding need no fill of their own.
+  private buf = Buffer.alloc(CHUNK);
   private pos = 0;
+  /** Bytes before the current chunk, including those streamed around the writer. */
+  private before = 0;
   readonly ready: Buffer[] = [];
+
+  get offset(): number {
+    return this.before + this.pos;
+  }
+
+  /** Counts content that went downstream without passing through the writer. */
+  streamed(bytes: number): void {
+    this.before += bytes;
+  }
 
   /** Encodes a header into the chunk; only headers that need pax records take the general path. */
   header(h: EncodeInput): void {
     if (this.pos + BLOCK > this.buf.length) this.flush();
-    this.buf.fill(0, this.pos, this.pos + BLOCK);
     if (encodeSingleBlockInto(this.buf, this.pos, h)) {
       this.pos += BLOCK;
       return;
@@ -81,10 +96,19 @@ class ChunkWriter {
     if (this.pos + bytes.length > this.buf.length) this.flush();
     if (bytes.length > this.buf.length) {
       this.ready.push(bytes);
+      this.before += bytes.length;
       return;
     }
     bytes.copy(this.buf, this.pos);
     this.pos += bytes.length;
+  }
+
+  /** Zeros up to the next block boundary after `size` bytes of content. */
+  pad(size: number): void {
+    const rem = size % BLOCK;
+    if (rem === 0) return;
+    if (this.pos + BLOCK > this.buf.length) this.flush();
+    this.pos += BLOCK - rem;
   }
 
   /** Whether `entry`'s content (plus one byte that proves the file did not grow) fits in a chunk. */
@@ -123,7 +147,8 @@ class ChunkWriter {
   flush(): void {
     if (this.pos === 0) return;
     this.ready.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.before += this.pos;
+    this.buf = Buffer.alloc(CHUNK);
     this.pos = 0;
   }
 }
@@ -151,13 +176,27 @@ export async function* tarStream(
   opts: TarWriteOptions = {},
 ): AsyncGenerator<Buffer> {
   const out = new ChunkWriter();
+  const { previous, record } = opts;
   const one = async function* (entry: LayerEntry): AsyncGenerator<Buffer> {
-    const large = writeEntry(entry, out, opts);
-    if (out.ready.length > 0) yield* out.ready.splice(0);
-    if (large !== undefined) {
-      yield* streamFile(entry, large);
-      out.put(padding(entry.size));
+    const fingerprint =
+      previous || record
+        ? memberFingerprint(entry, clampMtime(entry.mtime, opts.sourceDateEpoch))
+        : undefined;
+    const start = out.offset;
+    const before = fingerprint === undefined ? undefined : previous?.members.get(entry.path);
+    if (previous !== undefined && before !== undefined && before[1] === fingerprint) {
+      out.put(previous.tar.subarray(before[2], before[3]));
+    } else {
+      const large = writeEntry(entry, out, opts);
+      if (out.ready.length > 0) yield* out.ready.splice(0);
+      if (large !== undefined) {
+        yield* streamFile(entry, large);
+        out.streamed(entry.size);
+        out.pad(entry.size);
+      }
     }
+    if (fingerprint !== undefined) record?.push([entry.path, fingerprint, start, out.offset]);
+    if (out.ready.length > 0) yield* out.ready.splice(0);
   };
   // A plain array is walked without an await per entry.
   if (Symbol.iterator in entries) {
@@ -211,6 +250,6 @@ function writeEntry(entry: LayerEntry, out: ChunkWriter, opts: TarWriteOptions):
     out.flush();
     return entry.source;
   }
-  out.put(padding(entry.size));
+  out.pad(entry.size);
   return undefined;
 }

@@ -1,4 +1,5 @@
 /** Shared shapes of the layer module: what goes into a tar, what comes out of writing one. */
+import type { LayerIndex, PreviousLayer } from './reuse.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -25,6 +26,8 @@ export interface LayerEntry {
   source?: string;
   /** In-memory content (for `file`), used when `source` is absent. */
   content?: Buffer;
+  /** `sha256:<hex>` of the content at `source`, when the caller knows it: lets a rebuild reuse a member. */
+  sourceDigest?: string;
 }
 
 export interface LayerBlob {
@@ -37,6 +40,8 @@ export interface LayerBlob {
   /** Size in bytes of the compressed blob. */
   size: number;
   mediaType: string;
+  /** Where the layer's members lie, when `index` was asked for and the layer was written as a stream. */
+  index?: LayerIndex;
 }
 
 export interface WriteLayerOptions {
@@ -49,4 +54,8 @@ export interface WriteLayerOptions {
   gzipLevel?: number;
   /** zstd level 1..19; default 3. */
   zstdLevel?: number;
+  /** A previous write of this layer to take unchanged members and gzip blocks from (see reuse.ts). */
+  previous?: PreviousLayer;
+  /** Record a LayerIndex of the written layer (gzip layers written as a stream only). */
+  index?: boolean;
 }

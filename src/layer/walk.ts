@@ -65,11 +65,34 @@ export async function walkTree(root: string, exclude: Set<string> = new Set()): 
   return sortByPath(nodes, (n) => n.rel);
 }
 
-/** Bytewise (UTF-8) order, which is not JavaScript's UTF-16 string order for astral characters. */
+// Below U+D800, UTF-16 code units order strings as their UTF-8 bytes do; only surrogate pairs
+// (astral characters) and U+E000..U+FFFF disagree, and paths rarely hold either.
+const ORDERS_AS_UTF8 = /^[\u0000-\ud7ff]*$/;
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Bytewise (UTF-8) order, which is not JavaScript's UTF-16 string order for astral characters.
+ * Returns a new array; input that is already in order (a walk's, mostly) is only checked.
+ */
 export function sortByPath<T>(items: T[], key: (t: T) => string): T[] {
-  const keyed = items.map((item) => ({ item, k: Buffer.from(key(item), 'utf8') }));
+  const keys = items.map(key);
+  if (keys.every((k) => ORDERS_AS_UTF8.test(k))) {
+    if (keys.every((k, i) => i === 0 || byCodeUnits(keys[i - 1]!, k) <= 0)) return items.slice();
+    const order = keys.map((_, i) => i).sort((i, j) => byCodeUnits(keys[i]!, keys[j]!));
+    return order.map((i) => items[i]!);
+  }
+  const keyed = items.map((item, i) => ({ item, k: Buffer.from(keys[i]!, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.k, b.k));
   return keyed.map((x) => x.item);
+}
+
+/** Whether `a` sorts strictly before `b` in sortByPath's order. */
+export function pathPrecedes(a: string, b: string): boolean {
+  if (ORDERS_AS_UTF8.test(a) && ORDERS_AS_UTF8.test(b)) return a < b;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')) < 0;
 }
 
 export function entryType(st: BigIntStats): LayerEntryType | undefined {
@@ -133,6 +156,7 @@ export function linkHardlinks(entries: LayerEntry[], inodeOf: (e: LayerEntry) =>
     e.linkTarget = first;
     e.size = 0;
     delete e.source;
+    delete e.sourceDigest;
     delete e.content;
     delete e.devMajor;
     delete e.devMinor;

@@ -8,13 +8,19 @@ import { isSlipwayError, SlipwayError } from '../errors.js';
 import { compressBuffer, compressor, gzipOptions } from './compress.js';
 import { layerMediaType } from './media-types.js';
 import { parallelGzip } from './parallel-gzip.js';
+import { type IndexedMember, layerIndex } from './reuse.js';
 import { type TarWriteOptions, tarStream } from './tar-writer.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
-import { sortByPath } from './walk.js';
+import { pathPrecedes, sortByPath } from './walk.js';
 
-async function* hashed(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+async function* hashed(
+  source: AsyncIterable<Buffer>,
+  hash: Hash,
+  count: { bytes: number },
+): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     hash.update(chunk);
+    count.bytes += chunk.length;
     yield chunk;
   }
 }
@@ -50,13 +56,12 @@ function hashTap(hash: Hash, count?: { bytes: number }): Transform {
 
 /** Determinism needs one order; an unsorted or duplicated stream is a caller bug, so it fails loudly. */
 function orderCheck(): (e: LayerEntry) => void {
-  let prev: Buffer | undefined;
+  let prev: string | undefined;
   return (e) => {
-    const key = Buffer.from(e.path, 'utf8');
-    if (prev !== undefined && Buffer.compare(prev, key) >= 0) {
+    if (prev !== undefined && !pathPrecedes(prev, e.path)) {
       throw new SlipwayError('LAYER', `layer entries are not in sorted order at ${e.path}`);
     }
-    prev = key;
+    prev = e.path;
   };
 }
 
@@ -70,7 +75,7 @@ async function* inOrder(entries: AsyncIterable<LayerEntry>): AsyncGenerator<Laye
 
 /** An array is sorted here, and checked for duplicates, before any byte is written. */
 function sortedArray(entries: LayerEntry[]): LayerEntry[] {
-  const sorted = sortByPath([...entries], (e) => e.path);
+  const sorted = sortByPath(entries, (e) => e.path);
   const check = orderCheck();
   for (const e of sorted) check(e);
   return sorted;
@@ -137,10 +142,22 @@ export async function writeLayer(
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
   const written = { bytes: 0 };
-  const tar = tarStream(source, tarOpts);
+  const gzip = compression === 'gzip' ? gzipOptions(level) : undefined;
+  const members: IndexedMember[] | undefined = opts.index && gzip ? [] : undefined;
+  const blockSizes: number[] | undefined = members ? [] : undefined;
+  const tar = tarStream(source, {
+    ...tarOpts,
+    ...(gzip && opts.previous ? { previous: opts.previous } : {}),
+    ...(members ? { record: members } : {}),
+  });
+  const tarSize = { bytes: 0 };
   try {
-    if (compression === 'gzip') {
-      await writePieces(parallelGzip(hashed(tar, diffHash), gzipOptions(level)), outPath, blobHash, written);
+    if (gzip) {
+      const pieces = parallelGzip(hashed(tar, diffHash, tarSize), gzip, {
+        ...(opts.previous ? { previous: opts.previous } : {}),
+        ...(blockSizes ? { blockSizes } : {}),
+      });
+      await writePieces(pieces, outPath, blobHash, written);
     } else {
       const codec = compressor(compression, level);
       await Promise.all([
@@ -159,11 +176,15 @@ export async function writeLayer(
     if (isSlipwayError(e)) throw e;
     throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
   }
+  const digest = `sha256:${blobHash.digest('hex')}`;
   return {
     path: outPath,
-    digest: `sha256:${blobHash.digest('hex')}`,
+    digest,
     diffId: `sha256:${diffHash.digest('hex')}`,
     size: written.bytes,
     mediaType: layerMediaType(compression, oci),
+    ...(gzip && members && blockSizes
+      ? { index: layerIndex(digest, gzip.level, tarSize.bytes, blockSizes, members) }
+      : {}),
   };
 }

@@ -1,0 +1,77 @@
+/**
+ * A rebuild after a small edit writes a layer that is mostly the one before it: the same members,
+ * byte for byte, around the few that changed. A LayerIndex, kept beside the build cache, records
+ * where each context file's member (header, content, padding) lies in a layer's tar and what made
+ * it; the next write of that step copies a member whose make-up is unchanged out of the previous
+ * tar instead of opening the file, and parallel gzip takes a compressed block as it was when its
+ * input and dictionary came out the same. The bytes written are exactly those of a fresh write.
+ */
+import { zlibVersion } from './parallel-gzip.js';
+import type { LayerEntry } from './types.js';
+
+/** Bumped whenever the tar or gzip writer could write the same member or block differently. */
+const FORMAT = 1;
+
+/** What a member was made of; equal fingerprints (at one path) mean equal member bytes. */
+export function memberFingerprint(entry: LayerEntry, mtime: number): string | undefined {
+  if (entry.type !== 'file' || entry.sourceDigest === undefined || entry.xattrs !== undefined)
+    return undefined;
+  return `${entry.mode}:${entry.uid}:${entry.gid}:${mtime}:${entry.size}:${entry.sourceDigest}`;
+}
+
+/** One member as recorded: path, fingerprint, and its byte range [start, end) in the tar. */
+export type IndexedMember = [path: string, fingerprint: string, start: number, end: number];
+
+export interface LayerIndex {
+  format: number;
+  zlib: string;
+  level: number;
+  /** The gzip blob the ranges refer to (after decompression). */
+  blob: string;
+  tarSize: number;
+  /** Compressed length of each parallel-gzip block, in order. */
+  blocks: number[];
+  members: IndexedMember[];
+}
+
+export function layerIndex(
+  blob: string,
+  level: number,
+  tarSize: number,
+  blocks: number[],
+  members: IndexedMember[],
+): LayerIndex {
+  return { format: FORMAT, zlib: zlibVersion(), level, blob, tarSize, blocks, members };
+}
+
+/** A previous layer opened for reuse: its tar, member ranges by path, and compressed blocks. */
+export interface PreviousLayer {
+  tar: Buffer;
+  members: Map<string, IndexedMember>;
+  /** Block i's compressed piece; block i covers tar bytes [i MiB, (i+1) MiB). */
+  pieces: Buffer[];
+}
+
+const GZIP_HEADER_BYTES = 10;
+
+/**
+ * Opens `index` against its blob and decompressed tar; undefined when anything disagrees (another
+ * format, zlib or level, a blob of another size): the caller then writes from scratch.
+ */
+export function previousLayer(
+  index: LayerIndex,
+  level: number,
+  blob: Buffer,
+  tar: Buffer,
+): PreviousLayer | undefined {
+  if (index.format !== FORMAT || index.zlib !== zlibVersion() || index.level !== level) return undefined;
+  if (tar.length !== index.tarSize) return undefined;
+  const pieces: Buffer[] = [];
+  let at = GZIP_HEADER_BYTES;
+  for (const n of index.blocks) {
+    pieces.push(blob.subarray(at, at + n));
+    at += n;
+  }
+  if (at + 8 !== blob.length) return undefined;
+  return { tar, members: new Map(index.members.map((m) => [m[0], m])), pieces };
+}
