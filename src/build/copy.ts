@@ -55,12 +55,17 @@ export interface SourceStat {
   linkTarget?: string | undefined;
 }
 
+/** A node the walk found, with its path relative to the tree root. */
+export interface KnownEntry extends SourceStat {
+  readonly path: string;
+}
+
 export interface KnownTree {
-  stat(rel: string): SourceStat | undefined;
-  /** Names in a directory (`.` for the root), sorted; undefined when the walk did not list it. */
-  children(rel: string): string[] | undefined;
-  /** A file's content digest, when the walk's hasher knows it. */
-  digest?(rel: string): string | undefined;
+  stat(rel: string): KnownEntry | undefined;
+  /** A directory's entries (`.` for the root) in name order; undefined when the walk did not list it. */
+  children(rel: string): readonly KnownEntry[] | undefined;
+  /** A file's content digest, when the walk's hasher has it. */
+  digest(entry: KnownEntry): string | undefined;
 }
 
 export interface CopySpec {
@@ -453,10 +458,21 @@ class Copier {
 
   /** `targetDir` is absolute and normalized; names from a listing hold no slash. */
   copyDirContents(srcDir: string, targetDir: string, withMeta = true): void {
-    const names = this.tree.known?.children(srcDir) ?? readdir(join(this.tree.root, srcDir)).sort();
     const below = targetDir === '/' ? '/' : `${targetDir}/`;
     const hostDir = join(this.tree.root, srcDir);
-    for (const name of names) {
+    const known = this.tree.known?.children(srcDir);
+    if (known !== undefined) {
+      // What the walk listed is what the tree serves: no lookups by path.
+      const cut = srcDir === '.' ? 0 : srcDir.length + 1;
+      for (const entry of known) {
+        if (this.spec.excludes.length > 0 && this.excluded(entry.path)) continue;
+        const name = entry.path.slice(cut);
+        this.copyEntry(entry.path, below + name, `${hostDir}/${name}`, entry);
+      }
+      if (withMeta) this.finishDir(srcDir, targetDir);
+      return;
+    }
+    for (const name of readdir(hostDir).sort()) {
       const src = srcDir === '.' ? name : `${srcDir}/${name}`;
       if (this.tree.includes && !this.tree.includes(src)) {
         const st = lstat(join(this.tree.root, src));
@@ -488,8 +504,7 @@ class Copier {
     );
   }
 
-  copyEntry(src: string, to: string, from = join(this.tree.root, src)): void {
-    const st = this.sourceStat(src);
+  copyEntry(src: string, to: string, from = join(this.tree.root, src), st = this.sourceStat(src)): void {
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
     const type = entryType(st.mode);
@@ -514,7 +529,7 @@ class Copier {
           st.size,
           { mode: this.mode(st.mode, false), uid: owner.uid, gid: owner.gid, mtime },
           (st.atimeMs ?? st.mtimeMs) / 1000,
-          this.tree.known?.digest?.(src),
+          this.tree.known?.digest(st as KnownEntry),
         );
         if (inode !== undefined) this.hardlinks.set(inode, to);
       }

@@ -111,6 +111,8 @@ class Engine {
   private contextEntries: Promise<ContextEntry[]> | undefined;
   private contextTree: KnownTree | undefined;
   private hasher: ContextHasher | undefined;
+  /** Content digests of the context files a COPY's cache key took in, for writing its layer. */
+  private readonly contextDigests = new Map<ContextEntry, string>();
   private readonly globCache = new Map<string, (name: string) => boolean>();
   private runtime: OciRuntime | undefined;
   private readonly scratch: string;
@@ -797,27 +799,24 @@ class Engine {
   private async knownContext(): Promise<KnownTree> {
     if (!this.contextTree) {
       const stats = new Map<string, ContextEntry>();
-      const root = resolve(this.opts.contextDir);
-      const children = new Map<string, string[]>();
+      const children = new Map<string, ContextEntry[]>();
       for (const e of await this.context()) {
         stats.set(e.path, e);
         const slash = e.path.lastIndexOf('/');
         const dir = slash === -1 ? '.' : e.path.slice(0, slash);
-        let names = children.get(dir);
-        if (!names) {
-          names = [];
-          children.set(dir, names);
+        let list = children.get(dir);
+        if (!list) {
+          list = [];
+          children.set(dir, list);
         }
-        names.push(slash === -1 ? e.path : e.path.slice(slash + 1));
+        list.push(e);
       }
+      const digests = this.contextDigests;
       this.contextTree = {
         stat: (rel) => stats.get(rel),
         // A directory the walk kept but found empty (or kept only for what is below) lists nothing.
         children: (rel) => children.get(rel) ?? (stats.has(rel) || rel === '.' ? [] : undefined),
-        digest: (rel) => {
-          const e = stats.get(rel);
-          return e?.type === 'file' ? this.hasher?.cachedDigestIn(root, rel, e) : undefined;
-        },
+        digest: (entry) => digests.get(entry as ContextEntry),
       };
     }
     return this.contextTree;
@@ -843,7 +842,10 @@ class Engine {
     const entries = await this.context();
     for (const src of cmd.sourcePaths) {
       const selected = selectEntries(entries, src, (p) => this.matcherFor(p));
-      inputs.push(`ctx:${src}:${await digestSelection(selected, this.hasher!, this.opts.contextDir)}`);
+      const digest = await digestSelection(selected, this.hasher!, this.opts.contextDir, {
+        onDigest: (entry, d) => this.contextDigests.set(entry, d),
+      });
+      inputs.push(`ctx:${src}:${digest}`);
     }
     if (cmd.excludePatterns.length) inputs.push(`exclude:${cmd.excludePatterns.join('\0')}`);
     if (cmd.kind === 'copy' && cmd.parents) inputs.push('parents');

@@ -321,6 +321,8 @@ function commonDir(paths: string[]): string {
 export interface SelectionOptions {
   /** Paths are hashed relative to this context-relative directory, so equal trees hash equal anywhere. */
   base?: string;
+  /** Receives each file's content digest as it is taken in. */
+  onDigest?: (entry: ContextEntry, digest: string) => void;
 }
 
 /**
@@ -347,6 +349,7 @@ export async function digestSelection(
     let content = '';
     if (e.type === 'file') {
       content = hasher.cachedDigestIn(root, e.path, e) ?? (await hasher.fileDigest(`${root}/${e.path}`, e));
+      opts.onDigest?.(e, content);
     }
     // NUL cannot occur in paths or link targets, so the fields cannot run into each other.
     const perm = e.type === 'other' ? e.mode : e.mode & 0o7777;

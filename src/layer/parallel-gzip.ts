@@ -24,15 +24,62 @@ export function zlibVersion(): string {
 export interface BlockReuse {
   /** The input of an earlier run of parallelGzip with the same options... */
   tar: Buffer;
-  /** ...and what each of its blocks compressed to. */
+  /** ...what each of its blocks compressed to... */
   pieces: Buffer[];
+  /** ...and each block's own CRC-32. */
+  crcs: number[];
+}
+
+/** What a run reports of its blocks, in order, for a later run's BlockReuse. */
+export interface BlockRecord {
+  sizes: number[];
+  crcs: number[];
 }
 
 export interface ParallelGzipExtras {
   /** A block whose input and dictionary equal the earlier run's is taken as it came out then. */
   previous?: BlockReuse;
-  /** Receives each block's compressed length, in order (for a later run's `previous`). */
-  blockSizes?: number[];
+  blocks?: BlockRecord;
+}
+
+// CRC-32 of a concatenation from the CRCs of its parts (zlib's crc32_combine), so a reused block
+// is not read again for the trailer's CRC.
+const CRC_POLY = 0xedb88320;
+
+/** a(x) * b(x) modulo the CRC polynomial, reflected as zlib keeps CRCs. */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ CRC_POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, k = 0..31. */
+const X2N: number[] = [];
+for (let k = 0, p = 0x40000000; k < 32; k++) {
+  X2N.push(p);
+  p = multModP(p, p);
+}
+
+/** x^(8 * bytes) modulo the polynomial: appending `bytes` zero bytes to a CRC. */
+function shiftBytes(bytes: number): number {
+  let p = 0x80000000;
+  let k = 3;
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) p = multModP(X2N[k % 32] as number, p);
+  }
+  return p;
+}
+
+export function crc32Combine(crc1: number, crc2: number, length2: number): number {
+  return (multModP(shiftBytes(length2), crc1) ^ crc2) >>> 0;
 }
 
 /** What zlib writes for its own gzip wrapper: no name, mtime 0, OS Unix, XFL from the level. */
@@ -55,7 +102,7 @@ export async function* parallelGzip(
   extras: ParallelGzipExtras = {},
 ): AsyncGenerator<Buffer> {
   yield gzipHeader(options.level);
-  const { previous, blockSizes } = extras;
+  const { previous, blocks } = extras;
   const pending: Promise<Buffer>[] = [];
   let index = 0;
   let crc = 0;
@@ -67,7 +114,7 @@ export async function* parallelGzip(
   let full: Buffer | undefined;
 
   /** Deflate output depends on the block, its dictionary and whether it ends the stream: nothing else. */
-  const unchanged = (data: Buffer, last: boolean): Buffer | undefined => {
+  const unchanged = (data: Buffer, last: boolean): number | undefined => {
     if (previous === undefined || index >= previous.pieces.length) return undefined;
     if ((index === previous.pieces.length - 1) !== last) return undefined;
     const start = index * BLOCK;
@@ -76,19 +123,21 @@ export async function* parallelGzip(
     if (!data.equals(previous.tar.subarray(start, end))) return undefined;
     if (tail !== undefined && !tail.equals(previous.tar.subarray(start - tail.length, start)))
       return undefined;
-    return previous.pieces[index];
+    return index;
   };
 
   const next = async (): Promise<Buffer> => {
     const piece = await (pending.shift() as Promise<Buffer>);
-    blockSizes?.push(piece.length);
+    blocks?.sizes.push(piece.length);
     return piece;
   };
 
   const send = (data: Buffer, last: boolean): void => {
-    crc = crc32(data, crc);
-    length += data.length;
     const reused = unchanged(data, last);
+    const blockCrc = reused === undefined ? crc32(data) : (previous?.crcs[reused] as number);
+    crc = length === 0 ? blockCrc : crc32Combine(crc, blockCrc, data.length);
+    length += data.length;
+    blocks?.crcs.push(blockCrc);
     const piece =
       reused === undefined
         ? deflateRawAsync(data, {
@@ -96,7 +145,7 @@ export async function* parallelGzip(
             finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH,
             ...(tail === undefined ? {} : { dictionary: tail }),
           })
-        : Promise.resolve(reused);
+        : Promise.resolve(previous?.pieces[reused] as Buffer);
     // Awaited in order later; a failure while the source is still being read must not go unhandled.
     piece.catch(() => undefined);
     pending.push(piece);
@@ -111,6 +160,12 @@ export async function* parallelGzip(
         send(full, false);
         full = undefined;
         while (pending.length >= IN_FLIGHT) yield await next();
+      }
+      if (filled === 0 && chunk.length - off >= BLOCK) {
+        // A whole block inside one chunk is deflated where it lies (chunks are never reused).
+        full = chunk.subarray(off, off + BLOCK);
+        off += BLOCK;
+        continue;
       }
       const n = Math.min(chunk.length - off, BLOCK - filled);
       chunk.copy(block, filled, off, off + n);

@@ -6,17 +6,27 @@
  * tar instead of opening the file, and parallel gzip takes a compressed block as it was when its
  * input and dictionary came out the same. The bytes written are exactly those of a fresh write.
  */
-import { zlibVersion } from './parallel-gzip.js';
+import { type BlockRecord, zlibVersion } from './parallel-gzip.js';
 import type { LayerEntry } from './types.js';
 
 /** Bumped whenever the tar or gzip writer could write the same member or block differently. */
-const FORMAT = 1;
+const FORMAT = 3;
 
 /** What a member was made of; equal fingerprints (at one path) mean equal member bytes. */
 export function memberFingerprint(entry: LayerEntry, mtime: number): string | undefined {
-  if (entry.type !== 'file' || entry.sourceDigest === undefined || entry.xattrs !== undefined)
-    return undefined;
-  return `${entry.mode}:${entry.uid}:${entry.gid}:${mtime}:${entry.size}:${entry.sourceDigest}`;
+  if (entry.xattrs !== undefined) return undefined;
+  const head = `${entry.type}:${entry.mode}:${entry.uid}:${entry.gid}:${mtime}`;
+  switch (entry.type) {
+    case 'file':
+      return entry.sourceDigest === undefined ? undefined : `${head}:${entry.size}:${entry.sourceDigest}`;
+    case 'dir':
+      return head;
+    case 'symlink':
+    case 'hardlink':
+      return `${head}:${entry.linkTarget}`;
+    default:
+      return undefined;
+  }
 }
 
 /** One member as recorded: path, fingerprint, and its byte range [start, end) in the tar. */
@@ -29,8 +39,8 @@ export interface LayerIndex {
   /** The gzip blob the ranges refer to (after decompression). */
   blob: string;
   tarSize: number;
-  /** Compressed length of each parallel-gzip block, in order. */
-  blocks: number[];
+  /** Each parallel-gzip block's compressed length and CRC-32, in order. */
+  blocks: BlockRecord;
   members: IndexedMember[];
 }
 
@@ -38,7 +48,7 @@ export function layerIndex(
   blob: string,
   level: number,
   tarSize: number,
-  blocks: number[],
+  blocks: BlockRecord,
   members: IndexedMember[],
 ): LayerIndex {
   return { format: FORMAT, zlib: zlibVersion(), level, blob, tarSize, blocks, members };
@@ -50,6 +60,7 @@ export interface PreviousLayer {
   members: Map<string, IndexedMember>;
   /** Block i's compressed piece; block i covers tar bytes [i MiB, (i+1) MiB). */
   pieces: Buffer[];
+  crcs: number[];
 }
 
 const GZIP_HEADER_BYTES = 10;
@@ -68,10 +79,11 @@ export function previousLayer(
   if (tar.length !== index.tarSize) return undefined;
   const pieces: Buffer[] = [];
   let at = GZIP_HEADER_BYTES;
-  for (const n of index.blocks) {
+  if (index.blocks.crcs.length !== index.blocks.sizes.length) return undefined;
+  for (const n of index.blocks.sizes) {
     pieces.push(blob.subarray(at, at + n));
     at += n;
   }
   if (at + 8 !== blob.length) return undefined;
-  return { tar, members: new Map(index.members.map((m) => [m[0], m])), pieces };
+  return { tar, members: new Map(index.members.map((m) => [m[0], m])), pieces, crcs: index.blocks.crcs };
 }

@@ -176,37 +176,97 @@ export async function* tarStream(
   opts: TarWriteOptions = {},
 ): AsyncGenerator<Buffer> {
   const out = new ChunkWriter();
-  const { previous, record } = opts;
-  const one = async function* (entry: LayerEntry): AsyncGenerator<Buffer> {
-    const fingerprint =
-      previous || record
-        ? memberFingerprint(entry, clampMtime(entry.mtime, opts.sourceDateEpoch))
-        : undefined;
-    const start = out.offset;
-    const before = fingerprint === undefined ? undefined : previous?.members.get(entry.path);
-    if (previous !== undefined && before !== undefined && before[1] === fingerprint) {
-      out.put(previous.tar.subarray(before[2], before[3]));
-    } else {
-      const large = writeEntry(entry, out, opts);
-      if (out.ready.length > 0) yield* out.ready.splice(0);
-      if (large !== undefined) {
-        yield* streamFile(entry, large);
-        out.streamed(entry.size);
-        out.pad(entry.size);
-      }
-    }
-    if (fingerprint !== undefined) record?.push([entry.path, fingerprint, start, out.offset]);
-    if (out.ready.length > 0) yield* out.ready.splice(0);
-  };
+  const members = new MemberWriter(out, opts);
   // A plain array is walked without an await per entry.
   if (Symbol.iterator in entries) {
-    for (const entry of entries) yield* one(entry);
+    for (const entry of entries) {
+      const large = members.begin(entry);
+      if (large !== undefined) {
+        yield* out.ready.splice(0);
+        yield* streamFile(entry, large);
+        members.streamed(entry);
+      }
+      members.end(entry);
+      if (out.ready.length > 0) yield* out.ready.splice(0);
+    }
   } else {
-    for await (const entry of entries) yield* one(entry);
+    for await (const entry of entries) {
+      const large = members.begin(entry);
+      if (large !== undefined) {
+        yield* out.ready.splice(0);
+        yield* streamFile(entry, large);
+        members.streamed(entry);
+      }
+      members.end(entry);
+      if (out.ready.length > 0) yield* out.ready.splice(0);
+    }
   }
+  members.finish();
   out.put(END_OF_ARCHIVE);
   out.flush();
   yield* out.ready.splice(0);
+}
+
+/**
+ * Writes members into a ChunkWriter, taking those whose fingerprint is unchanged from `previous`
+ * (members that lie back to back there are copied as one range) and recording each member's range.
+ */
+class MemberWriter {
+  private runStart = 0;
+  private runEnd = 0;
+  private fingerprint: string | undefined;
+  private start = 0;
+
+  constructor(
+    private readonly out: ChunkWriter,
+    private readonly opts: TarWriteOptions,
+  ) {}
+
+  private get offset(): number {
+    return this.out.offset + (this.runEnd - this.runStart);
+  }
+
+  private endRun(): void {
+    if (this.opts.previous !== undefined && this.runEnd > this.runStart) {
+      this.out.put(this.opts.previous.tar.subarray(this.runStart, this.runEnd));
+    }
+    this.runStart = this.runEnd = 0;
+  }
+
+  /** Writes `entry`, except a large file's content: returns the path to stream that from. */
+  begin(entry: LayerEntry): string | undefined {
+    const { previous, record, sourceDateEpoch } = this.opts;
+    this.fingerprint =
+      previous || record ? memberFingerprint(entry, clampMtime(entry.mtime, sourceDateEpoch)) : undefined;
+    this.start = this.offset;
+    const before = this.fingerprint === undefined ? undefined : previous?.members.get(entry.path);
+    if (before !== undefined && before[1] === this.fingerprint) {
+      if (this.runEnd !== before[2] || this.runEnd === this.runStart) {
+        this.endRun();
+        this.runStart = before[2];
+      }
+      this.runEnd = before[3];
+      return undefined;
+    }
+    this.endRun();
+    return writeEntry(entry, this.out, this.opts);
+  }
+
+  /** A large file's content went downstream around the writer: account for it and pad it. */
+  streamed(entry: LayerEntry): void {
+    this.out.streamed(entry.size);
+    this.out.pad(entry.size);
+  }
+
+  end(entry: LayerEntry): void {
+    if (this.fingerprint !== undefined) {
+      this.opts.record?.push([entry.path, this.fingerprint, this.start, this.offset]);
+    }
+  }
+
+  finish(): void {
+    this.endRun();
+  }
 }
 
 /**

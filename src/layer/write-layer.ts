@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { compressBuffer, compressor, gzipOptions } from './compress.js';
 import { layerMediaType } from './media-types.js';
-import { parallelGzip } from './parallel-gzip.js';
+import { type BlockRecord, parallelGzip } from './parallel-gzip.js';
 import { type IndexedMember, layerIndex } from './reuse.js';
 import { type TarWriteOptions, tarStream } from './tar-writer.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
@@ -144,7 +144,7 @@ export async function writeLayer(
   const written = { bytes: 0 };
   const gzip = compression === 'gzip' ? gzipOptions(level) : undefined;
   const members: IndexedMember[] | undefined = opts.index && gzip ? [] : undefined;
-  const blockSizes: number[] | undefined = members ? [] : undefined;
+  const blocks: BlockRecord | undefined = members ? { sizes: [], crcs: [] } : undefined;
   const tar = tarStream(source, {
     ...tarOpts,
     ...(gzip && opts.previous ? { previous: opts.previous } : {}),
@@ -155,7 +155,7 @@ export async function writeLayer(
     if (gzip) {
       const pieces = parallelGzip(hashed(tar, diffHash, tarSize), gzip, {
         ...(opts.previous ? { previous: opts.previous } : {}),
-        ...(blockSizes ? { blockSizes } : {}),
+        ...(blocks ? { blocks } : {}),
       });
       await writePieces(pieces, outPath, blobHash, written);
     } else {
@@ -183,8 +183,8 @@ export async function writeLayer(
     diffId: `sha256:${diffHash.digest('hex')}`,
     size: written.bytes,
     mediaType: layerMediaType(compression, oci),
-    ...(gzip && members && blockSizes
-      ? { index: layerIndex(digest, gzip.level, tarSize.bytes, blockSizes, members) }
+    ...(gzip && members && blocks
+      ? { index: layerIndex(digest, gzip.level, tarSize.bytes, blocks, members) }
       : {}),
   };
 }

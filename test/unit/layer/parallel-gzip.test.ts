@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { parallelGzip } from '../../../src/layer/parallel-gzip.js';
+import { crc32, gunzipSync, gzipSync } from 'node:zlib';
+import { crc32Combine, parallelGzip } from '../../../src/layer/parallel-gzip.js';
 
 const MiB = 1 << 20;
 
@@ -47,4 +47,13 @@ test('parallel gzip: larger input stays as small as one deflate stream (within 0
   const parallel = await gzipInPieces(data, 65536);
   const serial = gzipSync(data, { level: 6 });
   assert.ok(parallel.length <= serial.length * 1.001, `${parallel.length} vs ${serial.length}`);
+});
+
+test('crc32Combine: the CRC of a concatenation from its parts, as zlib computes it', () => {
+  const data = sample(3 * MiB + 333);
+  for (const cut of [0, 1, 511, 4096, MiB, 2 * MiB + 17, data.length]) {
+    const a = data.subarray(0, cut);
+    const b = data.subarray(cut);
+    assert.equal(crc32Combine(crc32(a), crc32(b), b.length), crc32(data), `cut at ${cut}`);
+  }
 });
