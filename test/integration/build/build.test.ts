@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   lutimesSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -639,6 +640,14 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(slipway(clean, ['build', '-q', '-t', 'template-b', ctx], { env }).status, 0);
     assert.deepEqual(diffIds(root, 'template-b'), diffIds(clean, 'template-b'));
     assert.notDeepEqual(diffIds(root, 'template-b'), diffIds(root, 'template-a'));
+    // A damaged record of the previous layer costs the shortcut, never the build or its bytes.
+    const indexDir = join(root, 'cache', 'layer-index');
+    for (const f of readdirSync(indexDir)) writeFileSync(join(indexDir, f), '{"format":3,"blob":"../../x"');
+    writeFileSync(join(ctx, 'd2/f2.txt'), 'changed again');
+    age('d2/f2.txt', 30);
+    assert.equal(slipway(root, ['build', '-q', '-t', 'template-c', ctx], { env }).status, 0);
+    assert.equal(slipway(clean, ['build', '-q', '-t', 'template-c', ctx], { env }).status, 0);
+    assert.deepEqual(diffIds(root, 'template-c'), diffIds(clean, 'template-c'));
     const out = tempDir('template-out');
     const r = slipway(root, ['build', '-q', '--output', `type=local,dest=${out}`, ctx]);
     assert.equal(r.status, 0, r.stderr);
