@@ -5,7 +5,7 @@
  * is written from its files, so every failure reads as "no previous layer".
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -38,10 +38,21 @@ export async function openPreviousLayer(store: Store, indexFile: string): Promis
   }
 }
 
+/** Indexes kept: one per COPY step rebuilt lately is all a dev loop needs; older ones go. */
+const KEPT_INDEXES = 32;
+
 export async function saveLayerIndex(indexFile: string, index: LayerIndex): Promise<void> {
+  const dir = dirname(indexFile);
   try {
-    await mkdir(dirname(indexFile), { recursive: true });
+    await mkdir(dir, { recursive: true });
     await atomicWriteFile(indexFile, JSON.stringify(index), { durable: false });
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+    if (names.length <= KEPT_INDEXES) return;
+    const aged = await Promise.all(
+      names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })),
+    );
+    aged.sort((a, b) => b.t - a.t);
+    await Promise.all(aged.slice(KEPT_INDEXES).map(({ n }) => rm(join(dir, n), { force: true })));
   } catch {
     // the next rebuild writes its layer from the files
   }
