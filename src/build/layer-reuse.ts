@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { isDigest } from '../image/digest.js';
-import { gzipOptions } from '../layer/compress.js';
 import { type LayerIndex, type PreviousLayer, previousLayer } from '../layer/reuse.js';
 import { atomicWriteFile } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
@@ -32,7 +31,7 @@ export async function openPreviousLayer(store: Store, indexFile: string): Promis
     const blob = await readFile(store.blobPath(index.blob));
     // zlib's 16 KiB default chunks make a 10 MiB inflate four times slower off the main thread.
     const tar = await gunzipAsync(blob, { chunkSize: 1 << 20, maxOutputLength: MAX_REUSED_TAR_BYTES });
-    return previousLayer(index, gzipOptions().level, blob, tar);
+    return previousLayer(index, blob, tar);
   } catch {
     return undefined;
   }

@@ -58,6 +58,8 @@ export function layerIndex(
 export interface PreviousLayer {
   tar: Buffer;
   members: Map<string, IndexedMember>;
+  /** The gzip level its blocks were deflated at: only a write at that level may take them. */
+  level: number;
   /** Block i's compressed piece; block i covers tar bytes [i MiB, (i+1) MiB). */
   pieces: Buffer[];
   crcs: number[];
@@ -67,15 +69,10 @@ const GZIP_HEADER_BYTES = 10;
 
 /**
  * Opens `index` against its blob and decompressed tar; undefined when anything disagrees (another
- * format, zlib or level, a blob of another size): the caller then writes from scratch.
+ * format or zlib, a blob of another size): the caller then writes from scratch.
  */
-export function previousLayer(
-  index: LayerIndex,
-  level: number,
-  blob: Buffer,
-  tar: Buffer,
-): PreviousLayer | undefined {
-  if (index.format !== FORMAT || index.zlib !== zlibVersion() || index.level !== level) return undefined;
+export function previousLayer(index: LayerIndex, blob: Buffer, tar: Buffer): PreviousLayer | undefined {
+  if (index.format !== FORMAT || index.zlib !== zlibVersion()) return undefined;
   if (tar.length !== index.tarSize) return undefined;
   const pieces: Buffer[] = [];
   let at = GZIP_HEADER_BYTES;
@@ -85,5 +82,6 @@ export function previousLayer(
     at += n;
   }
   if (at + 8 !== blob.length) return undefined;
-  return { tar, members: new Map(index.members.map((m) => [m[0], m])), pieces, crcs: index.blocks.crcs };
+  const members = new Map(index.members.map((m) => [m[0], m]));
+  return { tar, members, level: index.level, pieces, crcs: index.blocks.crcs };
 }

@@ -177,20 +177,8 @@ export async function* tarStream(
 ): AsyncGenerator<Buffer> {
   const out = new ChunkWriter();
   const members = new MemberWriter(out, opts);
-  // A plain array is walked without an await per entry.
-  if (Symbol.iterator in entries) {
-    for (const entry of entries) {
-      const large = members.begin(entry);
-      if (large !== undefined) {
-        yield* out.ready.splice(0);
-        yield* streamFile(entry, large);
-        members.streamed(entry);
-      }
-      members.end(entry);
-      if (out.ready.length > 0) yield* out.ready.splice(0);
-    }
-  } else {
-    for await (const entry of entries) {
+  for await (const batch of batches(entries)) {
+    for (const entry of batch) {
       const large = members.begin(entry);
       if (large !== undefined) {
         yield* out.ready.splice(0);
@@ -205,6 +193,17 @@ export async function* tarStream(
   out.put(END_OF_ARCHIVE);
   out.flush();
   yield* out.ready.splice(0);
+}
+
+/** A plain array is one batch, walked without an await per entry. */
+async function* batches(
+  entries: AsyncIterable<LayerEntry> | Iterable<LayerEntry>,
+): AsyncGenerator<Iterable<LayerEntry>> {
+  if (Symbol.iterator in entries) {
+    yield entries;
+    return;
+  }
+  for await (const entry of entries) yield [entry];
 }
 
 /**
@@ -239,13 +238,13 @@ class MemberWriter {
     this.fingerprint =
       previous || record ? memberFingerprint(entry, clampMtime(entry.mtime, sourceDateEpoch)) : undefined;
     this.start = this.offset;
-    const before = this.fingerprint === undefined ? undefined : previous?.members.get(entry.path);
-    if (before !== undefined && before[1] === this.fingerprint) {
-      if (this.runEnd !== before[2] || this.runEnd === this.runStart) {
+    const was = this.fingerprint === undefined ? undefined : previous?.members.get(entry.path);
+    if (was !== undefined && was[1] === this.fingerprint) {
+      if (this.runEnd !== was[2] || this.runEnd === this.runStart) {
         this.endRun();
-        this.runStart = before[2];
+        this.runStart = was[2];
       }
-      this.runEnd = before[3];
+      this.runEnd = was[3];
       return undefined;
     }
     this.endRun();

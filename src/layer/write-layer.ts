@@ -143,18 +143,19 @@ export async function writeLayer(
   const blobHash = createHash('sha256');
   const written = { bytes: 0 };
   const gzip = compression === 'gzip' ? gzipOptions(level) : undefined;
+  const previous = gzip && opts.previous?.level === gzip.level ? opts.previous : undefined;
   const members: IndexedMember[] | undefined = opts.index && gzip ? [] : undefined;
   const blocks: BlockRecord | undefined = members ? { sizes: [], crcs: [] } : undefined;
   const tar = tarStream(source, {
     ...tarOpts,
-    ...(gzip && opts.previous ? { previous: opts.previous } : {}),
+    ...(previous ? { previous } : {}),
     ...(members ? { record: members } : {}),
   });
   const tarSize = { bytes: 0 };
   try {
     if (gzip) {
       const pieces = parallelGzip(hashed(tar, diffHash, tarSize), gzip, {
-        ...(opts.previous ? { previous: opts.previous } : {}),
+        ...(previous ? { previous } : {}),
         ...(blocks ? { blocks } : {}),
       });
       await writePieces(pieces, outPath, blobHash, written);

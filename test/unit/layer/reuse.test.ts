@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { gzipOptions } from '../../../src/layer/compress.js';
 import { type PreviousLayer, previousLayer } from '../../../src/layer/reuse.js';
 import type { LayerBlob, LayerEntry } from '../../../src/layer/types.js';
 import { writeLayer } from '../../../src/layer/write-layer.js';
@@ -59,7 +58,7 @@ async function write(
 
 function reopen(blob: LayerBlob & { bytes: Buffer }): PreviousLayer {
   assert.ok(blob.index, 'a streamed gzip layer records its index');
-  const opened = previousLayer(blob.index, gzipOptions().level, blob.bytes, gunzipSync(blob.bytes));
+  const opened = previousLayer(blob.index, blob.bytes, gunzipSync(blob.bytes));
   assert.ok(opened);
   return opened;
 }
@@ -104,11 +103,18 @@ test('a member is copied only when its content digest matches, never from a stal
   assert.equal(reused.diffId, sha(tar));
 });
 
-test('an index from another gzip level or a mismatched blob is not used', async () => {
-  const first = await write(entriesOf(writeFiles(2000)));
+test('a previous layer is used only at its own gzip level and with its own blob and tar', async () => {
+  const files = writeFiles(2000);
+  const first = await write(entriesOf(files));
   assert.ok(first.index);
   const tar = gunzipSync(first.bytes);
-  assert.equal(previousLayer(first.index, 1, first.bytes, tar), undefined);
-  assert.equal(previousLayer(first.index, gzipOptions().level, first.bytes.subarray(1), tar), undefined);
-  assert.equal(previousLayer(first.index, gzipOptions().level, first.bytes, tar.subarray(512)), undefined);
+  assert.equal(previousLayer(first.index, first.bytes.subarray(1), tar), undefined);
+  assert.equal(previousLayer(first.index, first.bytes, tar.subarray(512)), undefined);
+  assert.equal(previousLayer({ ...first.index, format: 0 }, first.bytes, tar), undefined);
+  // At another level every block is deflated anew: the result is a fresh write at that level.
+  const out = join(dir, `layer-${written++}.tgz`);
+  const atLevel1 = await writeLayer(entriesOf(files), out, { gzipLevel: 1, previous: reopen(first) });
+  const fresh1 = await writeLayer(entriesOf(files), `${out}.fresh`, { gzipLevel: 1 });
+  assert.equal(atLevel1.digest, fresh1.digest);
+  assert.notEqual(atLevel1.digest, first.digest);
 });
