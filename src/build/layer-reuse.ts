@@ -5,7 +5,8 @@
  * is written from its files, so every failure reads as "no previous layer".
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -24,17 +25,27 @@ export function layerIndexFile(root: string, parentKey: string, instruction: str
   return join(root, 'cache', 'layer-index', `${key}.json`);
 }
 
-export async function openPreviousLayer(store: Store, indexFile: string): Promise<PreviousLayer | undefined> {
+/**
+ * The index and blob are read at once, so the inflate runs on the thread pool while the main thread
+ * lays out the COPY (with async reads, each step would wait for the main thread to come free).
+ */
+export function openPreviousLayer(store: Store, indexFile: string): Promise<PreviousLayer | undefined> {
+  let index: LayerIndex;
+  let blob: Buffer;
   try {
-    const index = JSON.parse(await readFile(indexFile, 'utf8')) as LayerIndex;
-    if (!isDigest(index.blob) || !(index.tarSize <= MAX_REUSED_TAR_BYTES)) return undefined;
-    const blob = await readFile(store.blobPath(index.blob));
-    // zlib's 16 KiB default chunks make a 10 MiB inflate four times slower off the main thread.
-    const tar = await gunzipAsync(blob, { chunkSize: 1 << 20, maxOutputLength: MAX_REUSED_TAR_BYTES });
-    return previousLayer(index, blob, tar);
+    index = JSON.parse(readFileSync(indexFile, 'utf8')) as LayerIndex;
+    if (!isDigest(index.blob) || !(index.tarSize <= MAX_REUSED_TAR_BYTES)) return Promise.resolve(undefined);
+    blob = readFileSync(store.blobPath(index.blob));
   } catch {
-    return undefined;
+    return Promise.resolve(undefined);
   }
+  // One output buffer for the whole tar: the inflate is then one job on the thread pool that needs
+  // the (busy) main thread only when it is done; zlib's 16 KiB default would need it 600 times.
+  const chunkSize = Math.max(1 << 16, index.tarSize + 1);
+  return gunzipAsync(blob, { chunkSize, maxOutputLength: MAX_REUSED_TAR_BYTES }).then(
+    (tar) => previousLayer(index, blob, tar),
+    () => undefined,
+  );
 }
 
 /** Indexes kept: one per COPY step rebuilt lately is all a dev loop needs; older ones go. */

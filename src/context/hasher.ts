@@ -41,6 +41,8 @@ interface LoadedTable {
   keys: string[];
   nums: Float64Array;
   bytes: Buffer;
+  /** The file as read, for a save that changes records only. */
+  raw?: Buffer;
 }
 
 function emptyTable(): LoadedTable {
@@ -70,6 +72,7 @@ function decodeCache(buf: Buffer): LoadedTable {
     keys,
     nums: new Float64Array(bytes.buffer, bytes.byteOffset, count * F64_PER_RECORD),
     bytes,
+    raw: buf,
   };
 }
 
@@ -260,6 +263,8 @@ export class ContextHasher {
   }
 
   private encode(prune: boolean): Buffer {
+    const patched = patchTable(this.table, this.visits, this.fresh);
+    if (patched) return patched;
     const pre = this.table.prefix;
     const abs: string[] = [];
     const sources: Array<number | NewRecord> = [];
@@ -305,6 +310,34 @@ export class ContextHasher {
     }
     return out;
   }
+}
+
+/**
+ * A rebuild after an edit visits the files the cache holds, in its order, and re-hashes a few: the
+ * file as loaded with those records written over is what encode would build key by key.
+ */
+function patchTable(
+  table: LoadedTable,
+  visits: ReadonlyArray<number | string>,
+  fresh: ReadonlyMap<string, NewRecord>,
+): Buffer | undefined {
+  const { keys, raw, prefix } = table;
+  if (raw === undefined || visits.length !== keys.length) return undefined;
+  const out = Buffer.from(raw);
+  const recordsAt = out.length - keys.length * RECORD;
+  for (let j = 0; j < visits.length; j++) {
+    const v = visits[j];
+    if (typeof v === 'number') {
+      if (v !== j) return undefined;
+      continue;
+    }
+    const r = fresh.get(v as string);
+    if (r === undefined || v !== prefix + keys[j]) return undefined;
+    const at = recordsAt + j * RECORD;
+    for (let n = 0; n < r.nums.length; n++) out.writeDoubleLE(r.nums[n] as number, at + n * 8);
+    r.digest.copy(out, at + DIGEST_AT);
+  }
+  return out;
 }
 
 /** The longest directory (ending in `/`) that contains every path. */

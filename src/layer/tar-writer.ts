@@ -9,15 +9,15 @@ import {
   encodeSingleBlockInto,
   TYPEFLAG,
 } from './tar-header.js';
-import { type IndexedMember, memberFingerprint, type PreviousLayer } from './reuse.js';
+import type { IndexRecorder, PreviousLayer } from './reuse.js';
 import type { LayerEntry } from './types.js';
 
 export interface TarWriteOptions {
   sourceDateEpoch?: number;
-  /** An earlier tar whose members are copied where their fingerprint is unchanged (see reuse.ts). */
-  previous?: Pick<PreviousLayer, 'tar' | 'members'>;
-  /** Receives the byte range of every member that has a fingerprint. */
-  record?: IndexedMember[];
+  /** An earlier tar whose members are copied where their make-up is unchanged (see reuse.ts). */
+  previous?: PreviousLayer;
+  /** Records where each member lies, for a later write's `previous`. */
+  record?: IndexRecorder;
 }
 
 const TYPEFLAG_OF: Record<LayerEntry['type'], number> = {
@@ -213,7 +213,8 @@ async function* batches(
 class MemberWriter {
   private runStart = 0;
   private runEnd = 0;
-  private fingerprint: string | undefined;
+  /** The member being written: its mtime as written and where it starts. */
+  private mtime = 0;
   private start = 0;
 
   constructor(
@@ -234,17 +235,17 @@ class MemberWriter {
 
   /** Writes `entry`, except a large file's content: returns the path to stream that from. */
   begin(entry: LayerEntry): string | undefined {
-    const { previous, record, sourceDateEpoch } = this.opts;
-    this.fingerprint =
-      previous || record ? memberFingerprint(entry, clampMtime(entry.mtime, sourceDateEpoch)) : undefined;
+    const { previous, sourceDateEpoch } = this.opts;
+    this.mtime = clampMtime(entry.mtime, sourceDateEpoch);
     this.start = this.offset;
-    const was = this.fingerprint === undefined ? undefined : previous?.members.get(entry.path);
-    if (was !== undefined && was[1] === this.fingerprint) {
-      if (this.runEnd !== was[2] || this.runEnd === this.runStart) {
+    const was = previous?.find(entry, this.mtime);
+    if (was !== undefined) {
+      const [start, end] = was;
+      if (this.runEnd !== start || this.runEnd === this.runStart) {
         this.endRun();
-        this.runStart = was[2];
+        this.runStart = start;
       }
-      this.runEnd = was[3];
+      this.runEnd = end;
       return undefined;
     }
     this.endRun();
@@ -258,9 +259,7 @@ class MemberWriter {
   }
 
   end(entry: LayerEntry): void {
-    if (this.fingerprint !== undefined) {
-      this.opts.record?.push([entry.path, this.fingerprint, this.start, this.offset]);
-    }
+    this.opts.record?.add(entry, this.mtime, this.start, this.offset);
   }
 
   finish(): void {

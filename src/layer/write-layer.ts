@@ -8,7 +8,7 @@ import { isSlipwayError, SlipwayError } from '../errors.js';
 import { compressBuffer, compressor, gzipOptions } from './compress.js';
 import { layerMediaType } from './media-types.js';
 import { type BlockRecord, parallelGzip } from './parallel-gzip.js';
-import { type IndexedMember, layerIndex } from './reuse.js';
+import { IndexRecorder } from './reuse.js';
 import { type TarWriteOptions, tarStream } from './tar-writer.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
 import { pathPrecedes, sortByPath } from './walk.js';
@@ -144,7 +144,7 @@ export async function writeLayer(
   const written = { bytes: 0 };
   const gzip = compression === 'gzip' ? gzipOptions(level) : undefined;
   const previous = gzip && opts.previous?.level === gzip.level ? opts.previous : undefined;
-  const members: IndexedMember[] | undefined = opts.index && gzip ? [] : undefined;
+  const members = opts.index && gzip ? new IndexRecorder() : undefined;
   const blocks: BlockRecord | undefined = members ? { sizes: [], crcs: [] } : undefined;
   const tar = tarStream(source, {
     ...tarOpts,
@@ -184,8 +184,6 @@ export async function writeLayer(
     diffId: `sha256:${diffHash.digest('hex')}`,
     size: written.bytes,
     mediaType: layerMediaType(compression, oci),
-    ...(gzip && members && blocks
-      ? { index: layerIndex(digest, gzip.level, tarSize.bytes, blocks, members) }
-      : {}),
+    ...(gzip && members && blocks ? { index: members.index(digest, gzip.level, tarSize.bytes, blocks) } : {}),
   };
 }

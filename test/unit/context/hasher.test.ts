@@ -77,6 +77,10 @@ describe('ContextHasher', () => {
     const second = await digestOf(root, cache);
     assert.notEqual(second.digest, first.digest);
     assert.equal(second.hasher.stats.misses, 1);
+    // That save wrote the new record over the old one in place; the next build trusts it.
+    const third = await digestOf(root, cache);
+    assert.equal(third.digest, second.digest);
+    assert.deepEqual(third.hasher.stats, { hits: 2, misses: 0, bytesRead: 0 });
   });
 
   test('recently modified files are not trusted from cache (racy clean)', async () => {
