@@ -2,10 +2,13 @@
 import { SlipwayError } from '../errors.js';
 import type { Compression } from '../layer/types.js';
 
-/** `--output` as docker buildx parses it: `type=local,dest=out`, or a bare path meaning type=local. */
+/**
+ * `--output` as docker buildx parses it: `type=local,dest=out`, or a bare path meaning type=local.
+ * `names` (`name=`, several as `"name=a,b"`) tag the image as `-t` does.
+ */
 export type OutputSpec =
-  | { type: 'image'; compression?: Compression }
-  | { type: 'oci' | 'docker'; dest: string; compression?: Compression }
+  | { type: 'image'; compression?: Compression; names?: string[] }
+  | { type: 'oci' | 'docker'; dest: string; compression?: Compression; names?: string[] }
   | { type: 'local' | 'tar'; dest: string };
 
 /** BuildKit's `compression=` values for image outputs. */
@@ -16,30 +19,73 @@ function parseCompression(value: string | undefined): Compression | undefined {
   throw new SlipwayError('USAGE', `unsupported compression "${value}" (gzip, zstd, uncompressed)`);
 }
 
+/** One CSV record, as buildx reads the flag: commas split fields unless inside double quotes. */
+function csvFields(text: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      if (quoted && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (c === ',' && !quoted) {
+      fields.push(field);
+      field = '';
+    } else field += c;
+  }
+  if (quoted) throw new SlipwayError('USAGE', `unterminated quote in --output ${text}`);
+  fields.push(field);
+  return fields;
+}
+
+/** The keys each exporter takes here; BuildKit's others (push, annotations, …) are refused, not ignored. */
+const OUTPUT_KEYS: Record<string, readonly string[]> = {
+  image: ['type', 'name', 'compression'],
+  moby: ['type', 'name', 'compression'],
+  oci: ['type', 'dest', 'name', 'compression'],
+  docker: ['type', 'dest', 'name', 'compression'],
+  local: ['type', 'dest'],
+  tar: ['type', 'dest'],
+};
+
 export function parseOutputFlag(text: string): OutputSpec {
   if (!text.includes('=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
   const fields = new Map<string, string>();
-  for (const part of text.split(',')) {
+  for (const part of csvFields(text)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new SlipwayError('USAGE', `invalid value "${part}" in --output ${text}`);
     fields.set(part.slice(0, eq).trim(), part.slice(eq + 1));
   }
   const type = fields.get('type') ?? 'local';
-  const compression = parseCompression(fields.get('compression'));
-  if (type === 'image' || type === 'moby')
-    return compression ? { type: 'image', compression } : { type: 'image' };
   if (type === 'registry')
     throw new SlipwayError(
       'UNSUPPORTED',
       '--output type=registry is not supported yet: build, then slipway push',
     );
-  if (type !== 'local' && type !== 'tar' && type !== 'oci' && type !== 'docker') {
+  const keys = OUTPUT_KEYS[type];
+  if (keys === undefined) {
     throw new SlipwayError('USAGE', `unsupported output type "${type}" (local, tar, oci, docker, image)`);
   }
+  for (const key of fields.keys()) {
+    if (!keys.includes(key)) {
+      throw new SlipwayError(
+        'UNSUPPORTED',
+        `--output type=${type}: option "${key}" is not supported yet (supported: ${keys.filter((k) => k !== 'type').join(', ')})`,
+      );
+    }
+  }
+  const compression = parseCompression(fields.get('compression'));
+  const nameList = fields.get('name');
+  const names = nameList === undefined ? [] : nameList.split(',').filter((n) => n !== '');
+  const extras = { ...(compression ? { compression } : {}), ...(names.length ? { names } : {}) };
+  if (type === 'image' || type === 'moby') return { type: 'image', ...extras };
   const dest = fields.get('dest');
   if (!dest) throw new SlipwayError('USAGE', `--output type=${type} needs dest=…`);
-  if (type === 'oci' || type === 'docker') return compression ? { type, dest, compression } : { type, dest };
-  return { type, dest };
+  if (type === 'oci' || type === 'docker') return { type, dest, ...extras };
+  return { type: type as 'local' | 'tar', dest };
 }
 
 /** `build --secret id=…,src=…|env=…`: where a secret's bytes come from. Never in a key, layer or log. */

@@ -84,23 +84,24 @@ export const run: CommandRunner = async (args, ctx) => {
       `platform "${o.platform}" is not supported: slipway builds for the host platform only (${hostPlatformString()})`,
     );
   }
+  if (o.output.length > 1)
+    throw new SlipwayError('UNSUPPORTED', 'several --output destinations are not supported yet');
+  const output = o.output[0] === undefined ? undefined : parseOutputFlag(o.output[0]);
+  const tags = [...o.tag, ...(output && 'names' in output ? (output.names ?? []) : [])];
   // A bad tag fails before the build, not after it, as docker's flag parsing does.
-  for (const tag of o.tag) {
+  for (const tag of tags) {
     try {
       normalizeReference(tag);
     } catch (e) {
       throw new SlipwayError(
         'USAGE',
-        `invalid argument "${tag}" for "-t, --tag" flag: ${(e as Error).message}`,
+        `invalid argument "${tag}" for ${o.tag.includes(tag) ? '"-t, --tag" flag' : '"-o, --output" name='}: ${(e as Error).message}`,
         {
           hint: "See 'slipway build --help'.",
         },
       );
     }
   }
-  if (o.output.length > 1)
-    throw new SlipwayError('UNSUPPORTED', 'several --output destinations are not supported yet');
-  const output = o.output[0] === undefined ? undefined : parseOutputFlag(o.output[0]);
   const mode = o.quiet ? 'quiet' : o.progress;
   if (!isProgressMode(mode)) throw new SlipwayError('USAGE', `invalid progress mode "${o.progress}"`);
   const stdinContext = path === '-' ? await contextFromStdin(process.stdin, o.file) : undefined;
@@ -124,7 +125,7 @@ export const run: CommandRunner = async (args, ctx) => {
       ...(source.dockerfile !== undefined ? { dockerfile: source.dockerfile } : {}),
       ...(source.dockerfileText !== undefined ? { dockerfileText: source.dockerfileText } : {}),
       ...(stdinContext ? { contextDigestCache: stdinContext.digestCache } : {}),
-      tags: o.tag,
+      tags,
       buildArgs: keyValues(o.buildArg, true),
       ...(o.target ? { target: o.target } : {}),
       noCache: !o.cache,

@@ -663,14 +663,13 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       ['zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
       ['uncompressed', 'application/vnd.oci.image.layer.v1.tar'],
     ] as const) {
+      // The name goes in the output spec, as buildx writes it.
       const tag = `compression-${compression}`;
       const r = slipway(root, [
         'build',
         '-q',
-        '-t',
-        tag,
         '--output',
-        `type=image,compression=${compression}`,
+        `type=image,name=${tag},compression=${compression}`,
         ctx,
       ]);
       assert.equal(r.status, 0, r.stderr);
