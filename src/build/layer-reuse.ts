@@ -18,7 +18,7 @@ import type { Store } from '../store/store.js';
 const gunzipAsync = promisify(gunzip);
 
 /** A previous tar is held in memory while the new one is written: past this, write from the files. */
-const MAX_REUSED_TAR_BYTES = 256 << 20;
+const MAX_REUSED_TAR_BYTES = 64 << 20;
 
 export function layerIndexFile(root: string, parentKey: string, instruction: string): string {
   const key = createHash('sha256').update(`${parentKey}\0${instruction}`).digest('hex');
