@@ -19,6 +19,7 @@ import { applyLayer } from '../layer/apply.js';
 import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
+import { type LinkLookup, resolveSourcePath } from './source-path.js';
 
 export type { Ownership } from './copy-target.js';
 
@@ -111,7 +112,8 @@ export type GlobMatcher = (pattern: string, name: string) => boolean;
 
 /** Resolves the destination against WORKDIR the way Docker does, keeping a trailing slash meaningful. */
 export function resolveDest(dest: string, workdir: string): { path: string; isDir: boolean } {
-  const isDir = dest.endsWith('/') || dest === '.' || dest.endsWith('/.');
+  // BuildKit's rule: only a trailing slash or `.` itself; `/d/.` cleans to the file `/d`.
+  const isDir = dest.endsWith('/') || dest === '.' || dest === '';
   const abs = posix.isAbsolute(dest) ? dest : posix.join(workdir || '/', dest);
   return { path: posix.normalize(abs), isDir };
 }
@@ -133,13 +135,10 @@ export async function expandSources(
       );
     }
     if (!hasWildcard(cleaned)) {
-      const p = cleaned === '' ? '.' : cleaned;
-      if (p !== '.' && tree.includes && !tree.includes(p) && !(await hasIncludedBelow(tree, p))) {
-        throw notFound(instruction, raw, tree);
-      }
-      try {
-        await lstat(join(tree.root, p));
-      } catch {
+      // A path through a symlinked directory (`ld/b` with `ld -> d`) is the path it leads to.
+      const p = resolveSourcePath(diskLinks(tree.root), cleaned === '' ? '.' : cleaned, false);
+      if (p === undefined) throw notFound(instruction, raw, tree);
+      if (p !== '.' && tree.includes && !tree.includes(p) && !hasIncludedBelow(tree, p)) {
         throw notFound(instruction, raw, tree);
       }
       out.push(p);
@@ -219,19 +218,19 @@ export async function copyInto(
   // Through the image's symlinks, as BuildKit copies: `/lib/x` lands in `/usr/lib/x` on merged-/usr
   // images, and a file copied onto a symlink replaces what the link points at.
   const dest = { ...written, path: resolveImagePath(image.layerDirs, written.path) };
-  const multiple = sources.length > 1 || spec.sources.some(hasWildcard);
+  // Counted after expansion, as BuildKit does: a wildcard that matches one file copies it to the
+  // destination as named (`COPY target/*.jar app.jar` writes the file app.jar).
+  const multiple = sources.length > 1;
   if (multiple && !dest.isDir && !(await isDirIn(image, dest.path))) {
-    if (sources.length > 1) {
-      throw new SlipwayError(
-        'BUILD',
-        `When using ${spec.instruction} with more than one source file, the destination must be a directory and end with a /`,
-      );
-    }
+    throw new SlipwayError(
+      'BUILD',
+      `When using ${spec.instruction} with more than one source file, the destination must be a directory and end with a /`,
+    );
   }
   const copier = new Copier(spec, tree, image, target, match);
   for (const named of sources) {
     // A source named through a symlink is copied as what it points at (inside the tree only).
-    const src = await followInside(tree.root, named);
+    const src = resolveSourcePath(diskLinks(tree.root), named, true) ?? named;
     const st = await lstat(join(tree.root, src));
     const rel = spec.parents ? posix.dirname(named) : '';
     if (st.isDirectory()) {
@@ -393,20 +392,13 @@ function lstatOrUndefined(path: string): Stats | undefined {
   }
 }
 
-/** Resolves a symlinked source path within `root`; a link that leaves it stays a link (never the host's file). */
-async function followInside(root: string, rel: string): Promise<string> {
-  let current = rel;
-  for (let hops = 0; hops < 40; hops++) {
-    const st = lstatOrUndefined(join(root, current));
-    if (!st?.isSymbolicLink()) return current;
-    const target = await readlink(join(root, current));
-    const next = posix
-      .normalize(posix.isAbsolute(target) ? target : posix.join('/', posix.dirname(current), target))
-      .slice(1);
-    if (next.startsWith('..') || !lstatOrUndefined(join(root, next))) return current;
-    current = next === '' ? '.' : next;
-  }
-  return rel;
+/** resolveSourcePath's lookup over a directory on disk (each path it asks about has no link before its last part). */
+function diskLinks(root: string): LinkLookup {
+  return (rel) => {
+    const st = lstatOrUndefined(join(root, rel));
+    if (st === undefined) return undefined;
+    return st.isSymbolicLink() ? { isLink: true, linkTarget: readlink(join(root, rel)) } : { isLink: false };
+  };
 }
 
 async function isDirIn(image: ImageView, imagePath: string): Promise<boolean> {
@@ -456,7 +448,11 @@ class Copier {
     return this.tree.known?.stat(rel) ?? lstat(join(this.tree.root, rel));
   }
 
-  /** `targetDir` is absolute and normalized; names from a listing hold no slash. */
+  /**
+   * `targetDir` is absolute and normalized; names from a listing hold no slash. Sockets, fifos and
+   * devices met on the way are left out, as BuildKit leaves out a fifo (a git fsmonitor socket in
+   * `.git` must not fail `COPY . .`); one named as a source still fails.
+   */
   copyDirContents(srcDir: string, targetDir: string, withMeta = true): void {
     const below = targetDir === '/' ? '/' : `${targetDir}/`;
     const hostDir = join(this.tree.root, srcDir);
@@ -466,6 +462,7 @@ class Copier {
       const cut = srcDir === '.' ? 0 : srcDir.length + 1;
       for (const entry of known) {
         if (this.spec.excludes.length > 0 && this.excluded(entry.path)) continue;
+        if (entryType(entry.mode) === 'other') continue;
         const name = entry.path.slice(cut);
         this.copyEntry(entry.path, below + name, `${hostDir}/${name}`, entry);
       }
@@ -479,7 +476,9 @@ class Copier {
         if (!st.isDirectory() || !hasIncludedBelow(this.tree, src)) continue;
       }
       if (this.spec.excludes.length > 0 && this.excluded(src)) continue;
-      this.copyEntry(src, below + name, `${hostDir}/${name}`);
+      const st = this.sourceStat(src);
+      if (entryType(st.mode) === 'other') continue;
+      this.copyEntry(src, below + name, `${hostDir}/${name}`, st);
     }
     if (withMeta) this.finishDir(srcDir, targetDir);
   }

@@ -40,6 +40,7 @@ import type { ImageView, KnownTree, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
 import type { OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
+import { type LinkLookup, resolveSourcePath } from './source-path.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import { imageLayers } from './image-layers.js';
 import { RunFailed } from './run-failed.js';
@@ -840,12 +841,33 @@ class Engine {
       return [...downloaded.files.map((f) => `url:${f.url}:${f.digest}`), `dest:${cmd.destPath}`];
     }
     const entries = await this.context();
-    for (const src of cmd.sourcePaths) {
-      const selected = selectEntries(entries, src, (p) => this.matcherFor(p));
-      const digest = await digestSelection(selected, this.hasher!, this.opts.contextDir, {
+    const known = await this.knownContext();
+    const links: LinkLookup = (rel) => {
+      const e = known.stat(rel);
+      return e && { isLink: e.linkTarget !== undefined, linkTarget: e.linkTarget };
+    };
+    const matcher = (p: string) => this.matcherFor(p);
+    const digestOf = (selected: ContextEntry[]) =>
+      digestSelection(selected, this.hasher!, this.opts.contextDir, {
         onDigest: (entry, d) => this.contextDigests.set(entry, d),
       });
-      inputs.push(`ctx:${src}:${digest}`);
+    for (const src of cmd.sourcePaths) {
+      let named = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
+      let selected = selectEntries(entries, named, matcher);
+      if (selected.length === 0 && !hasWildcard(named)) {
+        // A path through a symlinked directory (`ld/b`) is the path it leads to.
+        named = resolveSourcePath(links, named, false) ?? named;
+        selected = selectEntries(entries, named, matcher);
+      }
+      inputs.push(`ctx:${src}:${await digestOf(selected)}`);
+      // A symlink named as a source, or matched by a wildcard, is copied as what it points at.
+      const depth = named === '' || named === '.' ? 0 : named.split('/').length;
+      for (const top of selected) {
+        if (depth === 0 || top.type !== 'symlink' || top.path.split('/').length !== depth) continue;
+        const target = resolveSourcePath(links, top.path, true);
+        if (target === undefined || target === top.path) continue;
+        inputs.push(`link:${top.path}:${target}:${await digestOf(selectEntries(entries, target, matcher))}`);
+      }
     }
     if (cmd.excludePatterns.length) inputs.push(`exclude:${cmd.excludePatterns.join('\0')}`);
     if (cmd.kind === 'copy' && cmd.parents) inputs.push('parents');
@@ -967,7 +989,9 @@ class Engine {
           known,
         };
       }
-      const chown = cmd.chown ? lookupUserGroupForChown(view.layerDirs, cmd.chown) : undefined;
+      const chown = cmd.chown
+        ? lookupUserGroupForChown(view.layerDirs, cmd.chown, { needsDb: true })
+        : undefined;
       const chmodSpec = cmd.chmodSpec;
       await copyInto(
         {
@@ -1138,8 +1162,10 @@ async function downloadSources(
       throw new SlipwayError('BUILD', `digest mismatch for ${url}: expected ${cmd.checksum}, got ${digest}`);
     }
     await chmod(path, 0o600);
+    // BuildKit's http source stamps the file with Last-Modified, or with the epoch when there is none.
     const modified = Date.parse(String(response.headers['last-modified'] ?? ''));
-    if (Number.isFinite(modified)) await utimes(path, modified / 1000, modified / 1000);
+    const mtime = Number.isFinite(modified) ? modified / 1000 : 0;
+    await utimes(path, mtime, mtime);
     files.push({ url, name, digest });
   }
   return { dir, files };

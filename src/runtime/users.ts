@@ -183,7 +183,21 @@ export function chownFromDb(db: UserDb, chown: string): { uid: number; gid: numb
 export function lookupUserGroupForChown(
   rootfsDirs: string | readonly string[],
   chown: string,
+  opts: { needsDb?: boolean } = {},
 ): { uid: number; gid: number } {
-  const needsFiles = chown.split(':').some((p) => p !== '' && p !== 'root' && !/^\d+$/.test(p));
-  return chownFromDb(needsFiles ? readUserDb(rootfsDirs) : { passwd: undefined, group: undefined }, chown);
+  const isName = (p: string | undefined) => p !== undefined && p !== '' && parseId(p) === undefined;
+  const i = chown.indexOf(':');
+  const user = i === -1 ? chown : chown.slice(0, i);
+  const group = i === -1 ? undefined : chown.slice(i + 1);
+  if (!isName(user) && !isName(group)) return chownFromDb({ passwd: undefined, group: undefined }, chown);
+  const db = readUserDb(rootfsDirs);
+  // COPY --chown=name on an image without the file to look it up in fails in BuildKit
+  // ("invalid user index: -1"), where an image that has the file but not the name gets 0.
+  if (opts.needsDb && isName(user) && db.passwd === undefined) {
+    throw new SlipwayError('BUILD', `unable to find user ${user}: the image has no /etc/passwd`);
+  }
+  if (opts.needsDb && isName(group) && db.group === undefined) {
+    throw new SlipwayError('BUILD', `unable to find group ${group}: the image has no /etc/group`);
+  }
+  return chownFromDb(db, chown);
 }

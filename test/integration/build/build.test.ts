@@ -656,6 +656,61 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     rmSync(clean, { recursive: true, force: true });
   });
 
+  test('COPY sources resolve as BuildKit resolves them (wildcards, links, special files)', () => {
+    const ctx = tempDir('ctx-sources');
+    writeTree(ctx, { 'target/demo-1.0.jar': 'jar', 'd/b': 'b', a: 'one', f: 'f' });
+    symlinkSync('d', join(ctx, 'ld'));
+    symlinkSync('a', join(ctx, 'l'));
+    spawnSync('mkfifo', [join(ctx, 'pipe')]);
+    writeFileSync(
+      join(ctx, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'WORKDIR /app',
+        // One match, no trailing slash: the file app.jar, not a directory holding the jar.
+        'COPY target/*.jar app.jar',
+        // A path through a symlinked directory.
+        'COPY ld/b /b',
+        // A symlink named as a source is copied as its target's content.
+        'COPY l /l',
+        // `/d/.` cleans to the file /d.
+        'COPY f /d/.',
+        // A fifo met while copying the context is left out.
+        'COPY . /all/',
+        '',
+      ].join('\n'),
+    );
+    const out = () => {
+      const dir = tempDir('sources-out');
+      const r = slipway(root, ['build', '-q', '--output', `type=local,dest=${dir}`, ctx]);
+      assert.equal(r.status, 0, r.stderr);
+      return dir;
+    };
+    const first = out();
+    assert.equal(readFileSync(join(first, 'app/app.jar'), 'utf8'), 'jar');
+    assert.equal(readFileSync(join(first, 'b'), 'utf8'), 'b');
+    assert.equal(readFileSync(join(first, 'l'), 'utf8'), 'one');
+    assert.equal(readFileSync(join(first, 'd'), 'utf8'), 'f');
+    assert.equal(readFileSync(join(first, 'all/f'), 'utf8'), 'f');
+    assert.throws(() => readFileSync(join(first, 'all/pipe')));
+    // The cache key takes in what the link points at: editing the target rebuilds.
+    writeFileSync(join(ctx, 'a'), 'two, longer');
+    writeFileSync(join(ctx, 'd/b'), 'b2');
+    const second = out();
+    assert.equal(readFileSync(join(second, 'l'), 'utf8'), 'two, longer');
+    assert.equal(readFileSync(join(second, 'b'), 'utf8'), 'b2');
+  });
+
+  test('COPY --chown=name fails on an image without /etc/passwd, as BuildKit does', () => {
+    const ctx = tempDir('ctx-chown-scratch');
+    writeTree(ctx, { Dockerfile: 'FROM scratch\nCOPY --chown=app f /f\n', f: 'x' });
+    const r = slipway(root, ['build', '-q', ctx]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Dockerfile:2.*unable to find user app: the image has no \/etc\/passwd/);
+    writeTree(ctx, { Dockerfile: 'FROM scratch\nCOPY --chown=1000:1000 f /f\n' });
+    assert.equal(slipway(root, ['build', '-q', ctx]).status, 0);
+  });
+
   test('--output type=image,compression=zstd|uncompressed writes layers with those media types', () => {
     const ctx = tempDir('ctx-compression');
     writeTree(ctx, { Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'compress me' });

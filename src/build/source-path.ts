@@ -1,0 +1,44 @@
+/**
+ * Source paths as BuildKit's copy resolves them: through the tree's own symlinks and never out of
+ * it. Pure (the tree is asked through a lookup), so the cache key and the copy resolve alike.
+ */
+import { posix } from 'node:path';
+
+/** What a source path resolver needs to know of a node: whether it is a link, and to what. */
+export type LinkLookup = (rel: string) => { linkTarget?: string | undefined; isLink: boolean } | undefined;
+
+/**
+ * Resolves a source path through the tree's symlinks as BuildKit's copy does, inside the tree:
+ * absolute targets and `..` are taken from the tree's root, never the host's. A link in the middle
+ * of the path must lead somewhere (undefined otherwise); the last component is followed too when
+ * `followLast`, and a last link whose target is missing stays a link. As in the kernel, 40 links
+ * in all may be followed, however they nest.
+ */
+export function resolveSourcePath(
+  lookup: LinkLookup,
+  rel: string,
+  followLast: boolean,
+  budget = { links: 40 },
+): string | undefined {
+  if (rel === '' || rel === '.') return '.';
+  const parts = rel.split('/');
+  let current = '';
+  for (let i = 0; i < parts.length; i++) {
+    const candidate = current ? `${current}/${parts[i]}` : (parts[i] as string);
+    const node = lookup(candidate);
+    if (node === undefined) return undefined;
+    const last = i === parts.length - 1;
+    if (!node.isLink || (last && !followLast)) {
+      current = candidate;
+      continue;
+    }
+    const target = node.linkTarget ?? '';
+    const next = posix
+      .normalize(posix.isAbsolute(target) ? target : posix.join('/', posix.dirname(candidate), target))
+      .slice(1);
+    const resolved = budget.links-- > 0 ? resolveSourcePath(lookup, next, true, budget) : undefined;
+    if (resolved === undefined) return last ? candidate : undefined;
+    current = resolved === '.' ? '' : resolved;
+  }
+  return current === '' ? '.' : current;
+}
