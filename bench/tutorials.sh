@@ -53,29 +53,63 @@ have_buildkit && tools+=(buildkit) || blog "BuildKit peer skipped (dockerd not r
 ((ASIS)) && tools+=(slipwayasis)
 tools+=(slipwayunc)
 
-declare -A M
+declare -A M CMD PREP
 for t in "${tools[@]}"; do
   c=cmd_$t
   ctx=$CTX; [[ $t == slipwayasis ]] && ctx=$CTX_ASIS
   # --no-cache goes right after the subcommand
-  cold=${!c/ build / build --no-cache }; cold=${cold/ bud / bud --no-cache }
+  CMD[$t-cold]=${!c/ build / build --no-cache }; CMD[$t-cold]=${CMD[$t-cold]/ bud / bud --no-cache }
+  CMD[$t-noop]=${!c}
+  CMD[$t-edit]=${!c}
+  PREP[$t-edit]="echo \"# edit \$(date +%s%N)\" >> $ctx/app.py"
   sh -c "${!c}" >/dev/null 2>&1 || { blog "$t: first build failed: ${!c}"; sh -c "${!c}" 2>&1 | tail -30 >&2; exit 1; }
-  wait_load >/dev/null
-  M[$t-cold]=$(timeit "$t-cold" -- "$cold")
-  [[ $t == slipwayunc ]] && continue
-  M[$t-noop]=$(timeit "$t-noop" -- "${!c}")
-  M[$t-edit]=$(timeit "$t-edit" --prepare "echo \"# edit \$(date +%s%N)\" >> $ctx/app.py" -- "${!c}")
 done
+
+# A build takes 0.1-3 s and this machine's speed drifts over minutes: the tools take turns run by
+# run, so a slow spell lands on all of them rather than on whichever ran then.
+measure() {
+  local sc=$1 t r w line
+  shift
+  local -A runs=()
+  for t in "$@"; do
+    for ((w = 0; w < WARMUP; w++)); do sh -c "${PREP[$t-$sc]:-true}; ${CMD[$t-$sc]}" >/dev/null 2>&1; done
+  done
+  wait_load >/dev/null
+  for ((r = 0; r < RUNS; r++)); do
+    for t in "$@"; do
+      runs[$t]+="$(node "$BENCH_DIR/lib/timeit.mjs" --name "$t-$sc" --runs 1 --warmup 0 \
+        ${PREP[$t-$sc]:+--prepare "${PREP[$t-$sc]}"} -- "${CMD[$t-$sc]}")"$'\n'
+    done
+  done
+  for t in "$@"; do
+    line=$(printf '%s' "${runs[$t]}" | node -e '
+      const runs = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const ms = runs.map((r) => r.samplesMs[0]);
+      const s = [...ms].sort((a, b) => a - b);
+      const m = s.length >> 1;
+      const median = s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+      console.log(JSON.stringify({ ...runs[0], runs: ms.length, takingTurns: true, medianMs: Math.round(median * 10) / 10,
+        minMs: s[0], maxMs: s[s.length - 1], samplesMs: ms, exitCodes: [...new Set(runs.flatMap((r) => r.exitCodes))],
+        load1: [runs[0].load1[0], runs[runs.length - 1].load1[1]] }));')
+    echo "$line" >> "$RESULTS_JSONL"
+    M[$t-$sc]=$(node -e 'const r = JSON.parse(process.argv[1]); console.error(`  ${r.name.padEnd(28)} median ${r.medianMs} ms  [${r.samplesMs.join(" ")}]  load ${r.load1.join("->")}  exit ${r.exitCodes}`); console.log(r.medianMs)' "$line")
+  done
+}
+measure cold "${tools[@]}"
+rebuilders=()
+for t in "${tools[@]}"; do [[ $t == slipwayunc ]] || rebuilders+=("$t"); done
+measure noop "${rebuilders[@]}"
+measure edit "${rebuilders[@]}"
 
 label() { case $1 in slipwayasis) echo 'slipway, tutorial as written';; slipwayunc) echo 'slipway, layers stored uncompressed';; buildkit) echo 'BuildKit (docker build)';; buildah) echo 'buildah bud --layers';; *) echo "$1";; esac; }
 report() {
   local t c cc
   echo "## tutorials.sh: examples/python-docker (Flask) cold / no-op / edit"
   echo
-  machine_facts | sed "s/^- load average at start: .*/- load average at start: $LOAD_START; 1-min load before each tool was waited down to <= $LOAD_MAX for at most ${LOAD_WAIT}s (per-scenario loads in the JSON below)/"
+  machine_facts | sed "s/^- load average at start: .*/- load average at start: $LOAD_START; 1-min load before each scenario was waited down to <= $LOAD_MAX for at most ${LOAD_WAIT}s (per-scenario loads in the JSON below)/"
   echo "- tool versions: $(buildah --version 2>/dev/null | head -1 || echo 'buildah -'); $($DOCKER version --format 'dockerd {{.Server.Version}}' 2>/dev/null || echo 'dockerd -'); $(runc --version 2>/dev/null | head -1)"
   echo "- index: $INDEX_URL ($( ((${#INDEX_PID})) && echo "the hub's serve.mjs, started by this script" || echo 'already running (peers.sh index or the hub), reused'))"
-  echo "- timing: bench/lib/timeit.mjs, wall clock of the whole process, $WARMUP warm-up + $RUNS timed runs, median; cold = \`--no-cache\` with the base present; edit = \`echo \"# edit <ns>\" >> app.py\` untimed before each run"
+  echo "- timing: bench/lib/timeit.mjs, wall clock of the whole process, $WARMUP warm-up + $RUNS timed runs, median; the tools take turns run by run (a round is one build of each); cold = \`--no-cache\` with the base present; edit = \`echo \"# edit <ns>\" >> app.py\` untimed before each run"
   echo "- Dockerfile for all three tools ($DF, outside the context): the tutorial's with the \`# syntax\` line removed, FROM -> \`$BASE_REF\`, and \`ARG PIP_INDEX_URL\` before the RUN, as /work/shared/peers/bench.sh does; base = $(base_tarball), imported into slipway's store, podman/buildah storage and dockerd"
   echo "- what still differs: peers get \`--network host\` (slipway's RUN shares the host network by default and has no --network flag); dockerd/BuildKit is a running daemon (its start-up is not in the number, the docker CLI's is), buildah and slipway are whole processes; buildah and BuildKit use runc 1.1.5 like slipway"
   echo
