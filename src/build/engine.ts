@@ -112,8 +112,12 @@ class Engine {
   private contextEntries: Promise<ContextEntry[]> | undefined;
   private contextTree: KnownTree | undefined;
   private hasher: ContextHasher | undefined;
-  /** Content digests of the context files a COPY's cache key took in, for writing its layer. */
-  private readonly contextDigests = new Map<ContextEntry, string>();
+  /**
+   * Content digests of the context files the COPY cache keys took in, for writing their layers:
+   * kept as two lists (cheap on a rebuild that writes no layer) and indexed on first use.
+   */
+  private readonly digested: { entries: ContextEntry[]; digests: string[] } = { entries: [], digests: [] };
+  private digestIndex: Map<ContextEntry, string> | undefined;
   private readonly globCache = new Map<string, (name: string) => boolean>();
   private runtime: OciRuntime | undefined;
   private readonly scratch: string;
@@ -812,15 +816,22 @@ class Engine {
         }
         list.push(e);
       }
-      const digests = this.contextDigests;
       this.contextTree = {
         stat: (rel) => stats.get(rel),
         // A directory the walk kept but found empty (or kept only for what is below) lists nothing.
         children: (rel) => children.get(rel) ?? (stats.has(rel) || rel === '.' ? [] : undefined),
-        digest: (entry) => digests.get(entry as ContextEntry),
+        digest: (entry) => this.contentDigest(entry as ContextEntry),
       };
     }
     return this.contextTree;
+  }
+
+  private contentDigest(entry: ContextEntry): string | undefined {
+    if (!this.digestIndex) {
+      const { entries, digests } = this.digested;
+      this.digestIndex = new Map(entries.map((e, i) => [e, digests[i] as string]));
+    }
+    return this.digestIndex.get(entry);
   }
 
   /** Content digests of what a COPY/ADD reads, so the key changes exactly when its inputs do. */
@@ -841,30 +852,38 @@ class Engine {
       return [...downloaded.files.map((f) => `url:${f.url}:${f.digest}`), `dest:${cmd.destPath}`];
     }
     const entries = await this.context();
-    const known = await this.knownContext();
-    const links: LinkLookup = (rel) => {
-      const e = known.stat(rel);
-      return e && { isLink: e.linkTarget !== undefined, linkTarget: e.linkTarget };
+    // Built only when a source involves a link: a plain `COPY . .` never needs it.
+    const links = async (): Promise<LinkLookup> => {
+      const known = await this.knownContext();
+      return (rel) => {
+        const e = known.stat(rel);
+        return e && { isLink: e.linkTarget !== undefined, linkTarget: e.linkTarget };
+      };
     };
     const matcher = (p: string) => this.matcherFor(p);
     const digestOf = (selected: ContextEntry[]) =>
       digestSelection(selected, this.hasher!, this.opts.contextDir, {
-        onDigest: (entry, d) => this.contextDigests.set(entry, d),
+        onDigest: (entry, d) => {
+          this.digested.entries.push(entry);
+          this.digested.digests.push(d);
+          this.digestIndex = undefined;
+        },
       });
     for (const src of cmd.sourcePaths) {
       let named = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
       let selected = selectEntries(entries, named, matcher);
       if (selected.length === 0 && !hasWildcard(named)) {
         // A path through a symlinked directory (`ld/b`) is the path it leads to.
-        named = resolveSourcePath(links, named, false) ?? named;
+        named = resolveSourcePath(await links(), named, false) ?? named;
         selected = selectEntries(entries, named, matcher);
       }
       inputs.push(`ctx:${src}:${await digestOf(selected)}`);
       // A symlink named as a source, or matched by a wildcard, is copied as what it points at.
       const depth = named === '' || named === '.' ? 0 : named.split('/').length;
+      if (depth === 0) continue;
       for (const top of selected) {
-        if (depth === 0 || top.type !== 'symlink' || top.path.split('/').length !== depth) continue;
-        const target = resolveSourcePath(links, top.path, true);
+        if (top.type !== 'symlink' || top.path.split('/').length !== depth) continue;
+        const target = resolveSourcePath(await links(), top.path, true);
         if (target === undefined || target === top.path) continue;
         inputs.push(`link:${top.path}:${target}:${await digestOf(selectEntries(entries, target, matcher))}`);
       }
