@@ -23,8 +23,10 @@ export function withShell(config: ContainerConfig, cmdLine: string[], prependShe
 
 /** Resolves WORKDIR as BuildKit does: relative paths join the previous WORKDIR. */
 export function resolveWorkdir(current: string | undefined, path: string): string {
-  const joined = posix.isAbsolute(path) ? path : posix.join(current || '/', path);
-  return posix.normalize(joined);
+  if (posix.isAbsolute(path)) return posix.normalize(path);
+  // A relative WORKDIR is joined as Go's path.Join does: cleaned, with no trailing slash.
+  const joined = posix.join(current || '/', path);
+  return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
 }
 
 /**
