@@ -19,7 +19,7 @@ import { applyLayer } from '../layer/apply.js';
 import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
-import { type LinkLookup, resolveSourcePath } from './source-path.js';
+import { diskLinks, resolveSourcePath } from './source-path.js';
 
 export type { Ownership } from './copy-target.js';
 
@@ -230,7 +230,10 @@ export async function copyInto(
   const copier = new Copier(spec, tree, image, target, match);
   for (const named of sources) {
     // A source named through a symlink is copied as what it points at (inside the tree only).
-    const src = resolveSourcePath(diskLinks(tree.root), named, true) ?? named;
+    // Links anywhere in the path resolve inside the tree. A wildcard match that exists only through
+    // a link out of it (a stage's `/ln -> /root`, listed on the host) is not in the tree: no match.
+    const src = resolveSourcePath(diskLinks(tree.root), named, true);
+    if (src === undefined) continue;
     const st = await lstat(join(tree.root, src));
     const rel = spec.parents ? posix.dirname(named) : '';
     if (st.isDirectory()) {
@@ -382,23 +385,6 @@ export function stageDirectory(
   } else {
     target.setMeta(path, { mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: time }, time);
   }
-}
-
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstat(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** resolveSourcePath's lookup over a directory on disk (each path it asks about has no link before its last part). */
-function diskLinks(root: string): LinkLookup {
-  return (rel) => {
-    const st = lstatOrUndefined(join(root, rel));
-    if (st === undefined) return undefined;
-    return st.isSymbolicLink() ? { isLink: true, linkTarget: readlink(join(root, rel)) } : { isLink: false };
-  };
 }
 
 async function isDirIn(image: ImageView, imagePath: string): Promise<boolean> {

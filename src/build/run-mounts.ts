@@ -9,6 +9,7 @@ import type { ExtraMount } from '../runtime/spec.js';
 import { tempName } from '../store/fsutil.js';
 import { FileLock } from '../store/lock.js';
 import type { SecretSource } from './flags.js';
+import { hostPathInside } from './source-path.js';
 
 export interface MountContext {
   root: string;
@@ -78,11 +79,13 @@ export async function prepareRunMounts(
           if (!existsSync(source)) {
             await mkdir(source, { recursive: true, mode: m.mode ?? 0o755 });
             // `from=` seeds a new cache with a directory of another stage or image.
-            if (m.from)
-              await cp(join(await ctx.resolveFrom(m.from), posix.normalize(`/${m.source || '.'}`)), source, {
-                recursive: true,
-                verbatimSymlinks: true,
-              });
+            if (m.from) {
+              const seed = hostPathInside(await ctx.resolveFrom(m.from), m.source || '.');
+              if (seed === undefined) {
+                throw new SlipwayError('BUILD', `failed to mount ${m.target}: ${m.source || '.'}: not found`);
+              }
+              await cp(seed, source, { recursive: true, verbatimSymlinks: true });
+            }
             await chown(source, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
           }
           out.mounts.push({ type: 'bind', source, destination: m.target, readonly: m.readOnly });
@@ -90,8 +93,9 @@ export async function prepareRunMounts(
         }
         case 'bind': {
           const base = m.from ? await ctx.resolveFrom(m.from) : ctx.contextDir;
-          const source = join(base, posix.normalize(`/${m.source || '.'}`));
-          if (!existsSync(source)) {
+          // Links in the source resolve inside the context or stage, never on the host.
+          const source = hostPathInside(base, m.source || '.');
+          if (source === undefined) {
             throw new SlipwayError('BUILD', `failed to mount ${m.target}: ${m.source || '.'}: not found`);
           }
           if (m.readOnly) {

@@ -1,8 +1,10 @@
 /**
  * Source paths as BuildKit's copy resolves them: through the tree's own symlinks and never out of
- * it. Pure (the tree is asked through a lookup), so the cache key and the copy resolve alike.
+ * it. The tree is asked through a lookup, so the cache key (over the context walk) and the copy and
+ * bind mounts (over a directory on disk) resolve alike.
  */
-import { posix } from 'node:path';
+import { lstatSync, readlinkSync } from 'node:fs';
+import { join, posix } from 'node:path';
 
 /** What a source path resolver needs to know of a node: whether it is a link, and to what. */
 export type LinkLookup = (rel: string) => { linkTarget?: string | undefined; isLink: boolean } | undefined;
@@ -41,4 +43,28 @@ export function resolveSourcePath(
     current = resolved === '.' ? '' : resolved;
   }
   return current === '' ? '.' : current;
+}
+
+/** resolveSourcePath's lookup over a directory on disk (each path it asks about has no link before its last part). */
+export function diskLinks(root: string): LinkLookup {
+  return (rel) => {
+    const st = lstatSync(join(root, rel), { throwIfNoEntry: false });
+    if (st === undefined) return undefined;
+    return st.isSymbolicLink()
+      ? { isLink: true, linkTarget: readlinkSync(join(root, rel)) }
+      : { isLink: false };
+  };
+}
+
+/**
+ * The host path of `source` inside `root` with every link resolved inside it, for a bind mount or a
+ * copy the kernel would otherwise resolve on the host; undefined when it is not in the tree.
+ */
+export function hostPathInside(root: string, source: string): string | undefined {
+  const rel = resolveSourcePath(diskLinks(root), posix.normalize(`/${source}`).slice(1) || '.', true);
+  if (rel === undefined) return undefined;
+  const path = rel === '.' ? root : join(root, rel);
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  // A last link that leads nowhere inside the tree would be followed on the host by mount(2).
+  return st === undefined || st.isSymbolicLink() ? undefined : path;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  lstatSync,
   lutimesSync,
   readdirSync,
   readFileSync,
@@ -699,6 +700,31 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const second = out();
     assert.equal(readFileSync(join(second, 'l'), 'utf8'), 'two, longer');
     assert.equal(readFileSync(join(second, 'b'), 'utf8'), 'b2');
+  });
+
+  test('COPY --from never reads the host through a link in the stage', () => {
+    const host = tempDir('host-secret');
+    writeFileSync(join(host, 'secret.txt'), 'host secret');
+    const ctx = tempDir('ctx-from-link');
+    symlinkSync(host, join(ctx, 'ln'));
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM scratch AS s\nCOPY ln /ln\nFROM scratch\nCOPY --from=s /ln/* /x/\nCOPY --from=s /ln /y\n',
+    });
+    const out = tempDir('from-link-out');
+    const r = slipway(root, ['build', '-q', '--output', `type=local,dest=${out}`, ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.throws(() => readFileSync(join(out, 'x/secret.txt')));
+    // The link itself is copied as a link, as it was in the stage.
+    assert.ok(lstatSync(join(out, 'y')).isSymbolicLink());
+    // Nor does a bind mount: its source resolves inside the context, where the link leads nowhere.
+    writeTree(ctx, {
+      Dockerfile: 'FROM busybox\nRUN --mount=type=bind,source=ln,target=/m cat /m/secret.txt\n',
+    });
+    const run = slipway(root, ['build', '-q', '--progress=plain', ctx]);
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /failed to mount \/m: ln: not found/);
+    assert.doesNotMatch(run.stderr, /host secret/);
   });
 
   test('COPY --chown=name fails on an image without /etc/passwd, as BuildKit does', () => {
