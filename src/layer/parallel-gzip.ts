@@ -95,7 +95,10 @@ function gzipTrailer(crc: number, length: number): Buffer {
   return t;
 }
 
-/** Compresses `source` into the pieces of one gzip stream, in order. */
+/**
+ * Compresses `source` into the pieces of one gzip stream, in order. The source must not reuse a
+ * buffer it has yielded: blocks are deflated on the thread pool straight from its chunks.
+ */
 export async function* parallelGzip(
   source: AsyncIterable<Buffer>,
   options: ZlibOptions & { level: number },
@@ -162,7 +165,7 @@ export async function* parallelGzip(
         while (pending.length >= IN_FLIGHT) yield await next();
       }
       if (filled === 0 && chunk.length - off >= BLOCK) {
-        // A whole block inside one chunk is deflated where it lies (chunks are never reused).
+        // A whole block inside one chunk is deflated where it lies.
         full = chunk.subarray(off, off + BLOCK);
         off += BLOCK;
         continue;
