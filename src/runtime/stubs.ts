@@ -48,6 +48,23 @@ export interface MountStubs {
   cleanup(): string[];
 }
 
+/**
+ * Whether `p`'s directories inside `rootfs` are all real directories (no symlinks). The container
+ * has run by the time stubs are cleaned: a directory it swapped for a link to `/etc` must not send
+ * an rmdir, unlink or utimes to the host's `/etc`.
+ */
+function dirsInside(rootfs: string, p: string, includeLast: boolean): boolean {
+  const parts = p.split('/').filter(Boolean);
+  const upTo = includeLast ? parts.length : parts.length - 1;
+  let current = '';
+  for (let i = 0; i < upTo; i++) {
+    current += `/${parts[i]}`;
+    const st = lstatSync(rootfs + current, { throwIfNoEntry: false });
+    if (st === undefined || !st.isDirectory()) return false;
+  }
+  return true;
+}
+
 function missing(hostPath: string): boolean {
   try {
     lstatSync(hostPath);
@@ -102,6 +119,7 @@ export function recordMountStubs(rootfs: string, candidates: readonly string[]):
     cleanup: () => {
       const removed = removeStubs(rootfs, ordered);
       for (const [dir, before] of anchors) {
+        if (!dirsInside(rootfs, dir, true)) continue;
         const now = snapshotDir(rootfs + dir);
         if (now && now.names.join('\0') === before.names.join('\0')) {
           restoreTimes(rootfs + dir, before.atimeNs, before.mtimeNs);
@@ -115,6 +133,7 @@ export function recordMountStubs(rootfs: string, candidates: readonly string[]):
 function removeStubs(rootfs: string, paths: readonly string[]): string[] {
   const removed: string[] = [];
   for (const p of paths) {
+    if (!dirsInside(rootfs, p, false)) continue;
     const host = rootfs + p;
     let st: ReturnType<typeof lstatSync>;
     try {

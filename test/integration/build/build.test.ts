@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   lstatSync,
+  mkdirSync,
   lutimesSync,
   readdirSync,
   readFileSync,
@@ -725,6 +726,18 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.notEqual(run.status, 0);
     assert.match(run.stderr, /failed to mount \/m: ln: not found/);
     assert.doesNotMatch(run.stderr, /host secret/);
+  });
+
+  test('cleaning up mount points never follows a link the RUN left toward the host', () => {
+    const victim = tempDir('stub-victim');
+    mkdirSync(join(victim, 'y'));
+    const ctx = tempDir('ctx-stub-link');
+    writeTree(ctx, {
+      Dockerfile: `FROM busybox\nRUN --mount=type=tmpfs,target=/x/y sh -c "mv /x /x.old && ln -s ${victim} /x"\n`,
+    });
+    const r = slipway(root, ['build', '-q', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(lstatSync(join(victim, 'y')).isDirectory(), 'the host directory is still there');
   });
 
   test('COPY --chown=name fails on an image without /etc/passwd, as BuildKit does', () => {
