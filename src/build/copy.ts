@@ -19,7 +19,7 @@ import { applyLayer } from '../layer/apply.js';
 import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
-import { diskLinks, resolveSourcePath } from './source-path.js';
+import { diskLinks, resolveSourcePath } from '../context/source-path.js';
 
 export type { Ownership } from './copy-target.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { basename, join, posix, relative, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   type ContextEntry,
@@ -40,7 +40,7 @@ import type { ImageView, KnownTree, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
 import type { OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
-import { type LinkLookup, resolveSourcePath } from './source-path.js';
+import { type LinkLookup, regularFileInside, resolveSourcePath } from '../context/source-path.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import { imageLayers } from './image-layers.js';
 import { RunFailed } from './run-failed.js';
@@ -161,8 +161,14 @@ class Engine {
     let text: string;
     if (opts.dockerfileText !== undefined) text = opts.dockerfileText;
     else {
+      const found = regularFileInside(dirname(dockerfilePath), basename(dockerfilePath));
+      if ('refused' in found) {
+        v1.fail(found.refused);
+        throw new SlipwayError('CONTEXT', `failed to read dockerfile: ${found.refused}`);
+      }
       try {
-        text = await readFile(dockerfilePath, 'utf8');
+        if ('missing' in found) throw new Error('missing');
+        text = await readFile(found.path, 'utf8');
       } catch {
         v1.fail('not found');
         throw new SlipwayError(

@@ -9,7 +9,7 @@ import type { ExtraMount } from '../runtime/spec.js';
 import { tempName } from '../store/fsutil.js';
 import { FileLock } from '../store/lock.js';
 import type { SecretSource } from './flags.js';
-import { hostPathInside } from './source-path.js';
+import { hostPathInside } from '../context/source-path.js';
 
 export interface MountContext {
   root: string;

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { SlipwayError } from '../errors.js';
+import { regularFileInside } from './source-path.js';
 import { goClean, goTrimSpace } from './goPath.js';
 import type { IgnorePattern } from './matcher.js';
 
@@ -68,9 +69,13 @@ export async function readIgnoreFile(contextDir: string, dockerfile?: string): P
   }
   candidates.push(resolve(contextDir, '.dockerignore'));
   for (const file of candidates) {
+    const found = regularFileInside(dirname(file), basename(file));
+    if ('missing' in found) continue;
+    if ('refused' in found)
+      throw new SlipwayError('DOCKERIGNORE', `unable to read ${file}: ${found.refused}`, { file });
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readFile(found.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new SlipwayError('DOCKERIGNORE', `unable to read ${file}: ${(e as Error).message}`, {

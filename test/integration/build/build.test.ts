@@ -728,6 +728,34 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.doesNotMatch(run.stderr, /host secret/);
   });
 
+  test('a Dockerfile or .dockerignore linked out of the context is refused, a fifo does not hang', () => {
+    const host = tempDir('host-files');
+    writeFileSync(join(host, 'Dockerfile'), 'FROM scratch\nLABEL from=host\n');
+    writeFileSync(join(host, 'ignore'), 'TOPSECRET[token\n');
+    const ctx = tempDir('ctx-linked-defs');
+    symlinkSync(join(host, 'Dockerfile'), join(ctx, 'Dockerfile'));
+    let r = slipway(root, ['build', '-q', ctx]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /failed to read dockerfile: Dockerfile is a symlink that leads out of/);
+    rmSync(join(ctx, 'Dockerfile'));
+    writeTree(ctx, { Dockerfile: 'FROM scratch\nCOPY . /\n', real: 'x' });
+    symlinkSync(join(host, 'ignore'), join(ctx, '.dockerignore'));
+    r = slipway(root, ['build', '-q', ctx]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /\.dockerignore is a symlink that leads out of/);
+    assert.doesNotMatch(r.stderr, /TOPSECRET/);
+    // A link inside the context is followed, as BuildKit does.
+    rmSync(join(ctx, '.dockerignore'));
+    writeTree(ctx, { 'ignore.txt': 'real\n' });
+    symlinkSync('ignore.txt', join(ctx, '.dockerignore'));
+    assert.equal(slipway(root, ['build', '-q', ctx]).status, 0);
+    const fifo = tempDir('ctx-fifo-dockerfile');
+    spawnSync('mkfifo', [join(fifo, 'Dockerfile')]);
+    r = slipway(root, ['build', '-q', fifo]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Dockerfile is not a regular file/);
+  });
+
   test('cleaning up mount points never follows a link the RUN left toward the host', () => {
     const victim = tempDir('stub-victim');
     mkdirSync(join(victim, 'y'));

@@ -68,3 +68,22 @@ export function hostPathInside(root: string, source: string): string | undefined
   // A last link that leads nowhere inside the tree would be followed on the host by mount(2).
   return st === undefined || st.isSymbolicLink() ? undefined : path;
 }
+
+/**
+ * A file read by name from a directory the user may not control (the context's Dockerfile or
+ * .dockerignore): a link is followed only inside `dir`, as BuildKit reads them from the
+ * transferred tree, and only a regular file is read (a fifo would hang the build).
+ */
+export function regularFileInside(
+  dir: string,
+  name: string,
+): { path: string } | { missing: true } | { refused: string } {
+  const rel = resolveSourcePath(diskLinks(dir), name, true);
+  if (rel === undefined) return { missing: true };
+  const path = rel === '.' ? dir : join(dir, rel);
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st === undefined) return { missing: true };
+  if (st.isSymbolicLink()) return { refused: `${name} is a symlink that leads out of ${dir}` };
+  if (!st.isFile()) return { refused: `${name} is not a regular file` };
+  return { path };
+}

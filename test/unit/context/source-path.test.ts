@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type LinkLookup, resolveSourcePath } from '../../../src/build/source-path.js';
+import { type LinkLookup, resolveSourcePath } from '../../../src/context/source-path.js';
 
 /** A tree as path -> link target (string) or a plain node (null). */
 function tree(nodes: Record<string, string | null>): LinkLookup {
