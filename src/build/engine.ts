@@ -735,6 +735,9 @@ class Engine {
     this.runtime ??= OciRuntime.resolve(this.opts.runtime);
     const owner = resolveUser([...lowerDirs].reverse(), config.User || 'root');
     const views: Array<() => Promise<void>> = [];
+    const releaseViews = async () => {
+      for (const release of views) await release().catch(() => {});
+    };
     const prepared = await prepareRunMounts(cmd.mounts ?? [], {
       root: this.opts.root,
       scratch: this.scratch,
@@ -748,6 +751,10 @@ class Engine {
         views.push(() => view.release());
         return view.root;
       },
+    }).catch(async (e: unknown) => {
+      // A mount that cannot be set up must not leave a stage's view mounted.
+      await releaseViews();
+      throw e;
     });
     const env = [...state.scope.runEnv(), ...prepared.env];
     for (const [k, val] of Object.entries(this.plan.proxyEnv)) env.push(`${k}=${val}`);
@@ -770,7 +777,7 @@ class Engine {
       });
     } finally {
       await prepared.release();
-      for (const release of views) await release().catch(() => {});
+      await releaseViews();
     }
     return commitLayer(this.store, state.layers, out.entries, out.upperDir, this.scratch, this.commitOpts());
   }

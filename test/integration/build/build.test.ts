@@ -756,6 +756,18 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.match(r.stderr, /Dockerfile is not a regular file/);
   });
 
+  test('a RUN mount from a stage that cannot be set up leaves nothing mounted', () => {
+    const ctx = tempDir('ctx-mount-fail');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox AS st\nRUN touch /a\nFROM busybox\nRUN --mount=type=bind,from=st,source=/nonexistent,target=/m true\n',
+    });
+    const r = slipway(root, ['build', '-q', ctx]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /failed to mount \/m: \/nonexistent: not found/);
+    assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(root), 'no mount left under the store');
+  });
+
   test('cleaning up mount points never follows a link the RUN left toward the host', () => {
     const victim = tempDir('stub-victim');
     mkdirSync(join(victim, 'y'));
