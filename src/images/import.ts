@@ -14,6 +14,7 @@ import { SlipwayError } from '../errors.js';
 import type { ContainerConfig, ImageConfig } from '../image/types.js';
 import { compressor, decompressor, detectCompression } from '../layer/compress.js';
 import { layerMediaType } from '../layer/media-types.js';
+import { readTar } from '../layer/tar-reader.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 
@@ -117,15 +118,27 @@ async function recompress(
   let size = 0;
   const gz = compressor('gzip');
   const out = createWriteStream(outPath);
+  // The tar is read as it passes, so a truncated, corrupt or escaping archive fails the import
+  // instead of storing an image that no FROM or run could ever unpack.
+  const members = new Channel();
+  const checked = checkRootfsTar(members).catch((e: unknown) => {
+    members.abandon();
+    throw e;
+  });
   await Promise.all([
     pipeline(
       replay(),
       decoder.stream,
       async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          diff.update(chunk);
-          tarSize += chunk.length;
-          yield chunk;
+        try {
+          for await (const chunk of source) {
+            diff.update(chunk);
+            tarSize += chunk.length;
+            await members.push(chunk);
+            yield chunk;
+          }
+        } finally {
+          members.close();
         }
       },
       gz.stream,
@@ -139,8 +152,71 @@ async function recompress(
       out,
     ),
     decoder.done,
+    checked,
   ]);
   return { digest: `sha256:${blob.digest('hex')}`, diffId: `sha256:${diff.digest('hex')}`, size, tarSize };
+}
+
+async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<void> {
+  for await (const member of readTar(chunks)) {
+    if (member.header.name.split('/').includes('..')) {
+      throw new SlipwayError(
+        'USAGE',
+        `import: the tarball holds a path that leaves its root: ${JSON.stringify(member.header.name)}`,
+      );
+    }
+  }
+}
+
+/** Chunks handed from the import pipeline to the tar check, a bounded distance ahead of it. */
+class Channel implements AsyncIterable<Buffer> {
+  private static readonly AHEAD = 8 << 20;
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private closed = false;
+  private abandoned = false;
+  private wakeReader: (() => void) | undefined;
+  private wakeWriter: (() => void) | undefined;
+
+  async push(chunk: Buffer): Promise<void> {
+    if (this.abandoned) return;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.wakeReader?.();
+    while (this.queued > Channel.AHEAD && !this.abandoned) {
+      await new Promise<void>((resolve) => {
+        this.wakeWriter = resolve;
+      });
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wakeReader?.();
+  }
+
+  /** The reader gave up (the check failed): the writer must never wait for it. */
+  abandon(): void {
+    this.abandoned = true;
+    this.queue.length = 0;
+    this.wakeWriter?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk !== undefined) {
+        this.queued -= chunk.length;
+        this.wakeWriter?.();
+        yield chunk;
+        continue;
+      }
+      if (this.closed) return;
+      await new Promise<void>((resolve) => {
+        this.wakeReader = resolve;
+      });
+    }
+  }
 }
 
 function externalDecoder(tool: 'bzip2' | 'xz'): { stream: Duplex; done: Promise<void> } {

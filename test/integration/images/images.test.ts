@@ -512,3 +512,18 @@ test('image import delegates to the import command', async () => {
   };
   assert.deepEqual([config.Env, config.Cmd, config.ArgsEscaped], [['A=1'], ['python3'], undefined]);
 });
+
+test('import refuses a truncated tarball or one with a path out of its root, and stores nothing', async () => {
+  const root = tempDir('images-import-bad');
+  const dir = tempDir('images-import-bad-src');
+  const good = await mkTar({ 'bin/hello': 'hi', 'etc/motd': 'x'.repeat(2000) });
+  writeFileSync(join(dir, 'truncated.tar'), good.subarray(0, 700));
+  writeFileSync(join(dir, 'escape.tar'), await mkTar({ '../escape': 'x' }));
+  const truncated = slipway(root, ['import', join(dir, 'truncated.tar'), 'bad:1']);
+  assert.notEqual(truncated.status, 0);
+  assert.match(truncated.stderr, /truncated/);
+  const escape = slipway(root, ['import', join(dir, 'escape.tar'), 'bad:2']);
+  assert.notEqual(escape.status, 0);
+  assert.match(escape.stderr, /a path that leaves its root: "\.\.\/escape"/);
+  assert.equal(ok(root, ['images', '-q']), '');
+});
