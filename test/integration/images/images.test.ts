@@ -522,8 +522,8 @@ test('import refuses a truncated tarball or one with a path out of its root, and
   const truncated = slipway(root, ['import', join(dir, 'truncated.tar'), 'bad:1']);
   assert.notEqual(truncated.status, 0);
   assert.match(truncated.stderr, /truncated/);
-  const escape = slipway(root, ['import', join(dir, 'escape.tar'), 'bad:2']);
-  assert.notEqual(escape.status, 0);
-  assert.match(escape.stderr, /a path that leaves its root: "\.\.\/escape"/);
+  const escaping = slipway(root, ['import', join(dir, 'escape.tar'), 'bad:2']);
+  assert.notEqual(escaping.status, 0);
+  assert.match(escaping.stderr, /a path that leaves its root: "\.\.\/escape"/);
   assert.equal(ok(root, ['images', '-q']), '');
 });
