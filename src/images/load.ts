@@ -280,11 +280,22 @@ function candidatesFromManifestJson(archive: Archive): Candidate[] {
     }
   }
   return items.map((it) => {
-    if (typeof it.Config !== 'string' || !Array.isArray(it.Layers)) {
-      throw new SlipwayError('LAYER', 'load: manifest.json entry lacks Config or Layers');
+    if (
+      typeof it !== 'object' ||
+      it === null ||
+      typeof it.Config !== 'string' ||
+      !Array.isArray(it.Layers) ||
+      !it.Layers.every((l) => typeof l === 'string') ||
+      !(it.RepoTags === undefined || it.RepoTags === null || Array.isArray(it.RepoTags))
+    ) {
+      throw new SlipwayError(
+        'LAYER',
+        'load: a manifest.json entry lacks Config or Layers, or has malformed ones',
+      );
     }
     const cfgDigest = sha256Digest(archive.text(it.Config));
-    const c: Candidate = { configName: it.Config, layerNames: it.Layers, names: it.RepoTags ?? [] };
+    const names = (it.RepoTags ?? []).filter((n): n is string => typeof n === 'string');
+    const c: Candidate = { configName: it.Config, layerNames: it.Layers, names };
     const m = byConfig.get(cfgDigest);
     if (m) c.manifestBytes = m;
     return c;
@@ -300,7 +311,7 @@ function candidatesFromIndex(archive: Archive): Candidate[] {
     if (isIndexMediaType(d.mediaType)) {
       const idx = archive.json<Index>(path);
       const host = process.arch === 'x64' ? 'amd64' : process.arch;
-      const pick = idx.manifests.filter(
+      const pick = manifestsOf(idx, path).filter(
         (m) => !m.platform || (m.platform.os === 'linux' && m.platform.architecture === host),
       );
       for (const m of pick.slice(0, 1)) visit(m, name, depth + 1);
@@ -309,6 +320,18 @@ function candidatesFromIndex(archive: Archive): Candidate[] {
     const bytes = archive.text(path);
     expectDigestFromPath(path, sha256Digest(bytes));
     const m = JSON.parse(bytes.toString('utf8')) as Manifest;
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      !isDigest(String(m.config?.digest)) ||
+      !Array.isArray(m.layers) ||
+      !m.layers.every((l) => isDigest(String(l?.digest)))
+    ) {
+      throw new SlipwayError(
+        'LAYER',
+        `load: manifest ${d.digest} lacks a config or layers, or has malformed ones`,
+      );
+    }
     let c = byDigest.get(d.digest);
     if (!c) {
       c = {
@@ -322,8 +345,17 @@ function candidatesFromIndex(archive: Archive): Candidate[] {
     }
     if (name && !c.names.includes(name)) c.names.push(name);
   };
-  for (const d of archive.json<Index>('index.json').manifests ?? []) visit(d, ociEntryName(d), 0);
+  for (const d of manifestsOf(archive.json<Index>('index.json'), 'index.json')) visit(d, ociEntryName(d), 0);
+  if (out.length === 0) throw new SlipwayError('LAYER', 'load: index.json names no image manifest');
   return out;
+}
+
+function manifestsOf(index: Index, name: string): Descriptor[] {
+  const list = (index as { manifests?: unknown } | null)?.manifests;
+  if (!Array.isArray(list) || !list.every((d) => typeof d === 'object' && d !== null)) {
+    throw new SlipwayError('LAYER', `load: ${name} has no list of manifests`);
+  }
+  return list as Descriptor[];
 }
 
 /** `docker load`: a docker-archive (manifest.json) or OCI layout tar, plain or compressed. */

@@ -456,6 +456,24 @@ test('load errors: missing file, digest mismatch', async () => {
   r = slipway(root, ['load', '-i', join(dir, 'bad.tar')]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /invalid diffID for layer 0/);
+  // Malformed archives get a sentence, not a JavaScript error, and load nothing.
+  const malformed: Array<[Record<string, string>, RegExp]> = [
+    [{ 'manifest.json': '[null]' }, /manifest\.json entry lacks Config or Layers/],
+    [{ 'index.json': '{"schemaVersion":2}' }, /index\.json has no list of manifests/],
+    [{ 'index.json': '{"schemaVersion":2,"manifests":"x"}' }, /index\.json has no list of manifests/],
+    [
+      { 'index.json': '{"schemaVersion":2,"manifests":[{"digest":"sha256:../..","size":1}]}' },
+      /index\.json names no image manifest/,
+    ],
+  ];
+  for (const [files, message] of malformed) {
+    writeFileSync(join(dir, 'malformed.tar'), await mkTar(files));
+    r = slipway(root, ['load', '-i', join(dir, 'malformed.tar')]);
+    assert.equal(r.status, 1, JSON.stringify(files));
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /Cannot read properties/);
+  }
+  assert.equal(ok(root, ['images', '-q']), '');
 });
 
 test('image prune and system df', async () => {
