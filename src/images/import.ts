@@ -14,6 +14,7 @@ import { SlipwayError } from '../errors.js';
 import type { ContainerConfig, ImageConfig } from '../image/types.js';
 import { compressor, decompressor, detectCompression } from '../layer/compress.js';
 import { layerMediaType } from '../layer/media-types.js';
+import { TYPEFLAG } from '../layer/tar-header.js';
 import { readTar } from '../layer/tar-reader.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
@@ -75,7 +76,8 @@ export async function importRootfs(
     const put = await store.putImage({
       config: image,
       layers: [{ mediaType: layerMediaType('gzip', true), digest: layer.digest, size: layer.size }],
-      uncompressedSizes: [layer.tarSize],
+      // Docker sizes a layer by its files' bytes, not its tar's length (headers and padding).
+      uncompressedSizes: [layer.fileBytes],
     });
     const result: ImportResult = { imageId: put.configDigest, manifestDigest: put.manifestDigest };
     if (opts.tag) result.name = await store.tag(opts.tag, put.manifestDigest);
@@ -89,7 +91,7 @@ export async function importRootfs(
 async function recompress(
   input: Readable,
   outPath: string,
-): Promise<{ digest: string; diffId: string; size: number; tarSize: number }> {
+): Promise<{ digest: string; diffId: string; size: number; fileBytes: number }> {
   const iterator = input[Symbol.asyncIterator]();
   const first = await iterator.next();
   const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
@@ -114,7 +116,6 @@ async function recompress(
       : decompressor(kind);
   const diff = createHash('sha256');
   const blob = createHash('sha256');
-  let tarSize = 0;
   let size = 0;
   const gz = compressor('gzip');
   const out = createWriteStream(outPath);
@@ -125,7 +126,7 @@ async function recompress(
     members.abandon();
     throw e;
   });
-  await Promise.all([
+  const [, , fileBytes] = await Promise.all([
     pipeline(
       replay(),
       decoder.stream,
@@ -133,7 +134,6 @@ async function recompress(
         try {
           for await (const chunk of source) {
             diff.update(chunk);
-            tarSize += chunk.length;
             await members.push(chunk);
             yield chunk;
           }
@@ -154,10 +154,12 @@ async function recompress(
     decoder.done,
     checked,
   ]);
-  return { digest: `sha256:${blob.digest('hex')}`, diffId: `sha256:${diff.digest('hex')}`, size, tarSize };
+  return { digest: `sha256:${blob.digest('hex')}`, diffId: `sha256:${diff.digest('hex')}`, size, fileBytes };
 }
 
-async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<void> {
+/** Checks every member's path; returns the bytes of its regular files (Docker's size of a layer). */
+async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<number> {
+  let fileBytes = 0;
   for await (const member of readTar(chunks)) {
     if (member.header.name.split('/').includes('..')) {
       throw new SlipwayError(
@@ -165,7 +167,10 @@ async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<void> {
         `import: the tarball holds a path that leaves its root: ${JSON.stringify(member.header.name)}`,
       );
     }
+    const t = member.header.typeflag;
+    if (t === TYPEFLAG.file || t === TYPEFLAG.contiguous || t === 0) fileBytes += member.header.size;
   }
+  return fileBytes;
 }
 
 /** Chunks handed from the import pipeline to the tar check, a bounded distance ahead of it. */
