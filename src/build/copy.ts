@@ -19,7 +19,7 @@ import { applyLayer } from '../layer/apply.js';
 import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
-import { diskLinks, resolveSourcePath } from '../context/source-path.js';
+import { cleanSourcePath, diskLinks, resolveSourcePath } from '../context/source-path.js';
 
 export type { Ownership } from './copy-target.js';
 
@@ -127,7 +127,7 @@ export async function expandSources(
 ): Promise<string[]> {
   const out: string[] = [];
   for (const raw of sources) {
-    const cleaned = posix.normalize(`/${raw}`).slice(1).replace(/\/+$/, '');
+    const cleaned = cleanSourcePath(raw);
     if (cleaned.startsWith('..')) {
       throw new SlipwayError(
         'BUILD',

@@ -40,7 +40,12 @@ import type { ImageView, KnownTree, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
 import type { OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
-import { type LinkLookup, regularFileInside, resolveSourcePath } from '../context/source-path.js';
+import {
+  cleanSourcePath,
+  type LinkLookup,
+  regularFileInside,
+  resolveSourcePath,
+} from '../context/source-path.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import { imageLayers } from './image-layers.js';
 import { RunFailed } from './run-failed.js';
@@ -883,7 +888,7 @@ class Engine {
         },
       });
     for (const src of cmd.sourcePaths) {
-      let named = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
+      let named = cleanSourcePath(src);
       let selected = selectEntries(entries, named, matcher);
       if (selected.length === 0 && !hasWildcard(named)) {
         // A path through a symlinked directory (`ld/b`) is the path it leads to.
@@ -1228,7 +1233,7 @@ function selectEntries(
   src: string,
   matcherFor: (pattern: string) => (name: string) => boolean,
 ): ContextEntry[] {
-  const cleaned = posix.normalize(`/${src}`).slice(1).replace(/\/+$/, '');
+  const cleaned = cleanSourcePath(src);
   if (cleaned === '' || cleaned === '.') return [...entries];
   if (!hasWildcard(cleaned)) {
     return entries.filter((e) => e.path === cleaned || e.path.startsWith(`${cleaned}/`));

@@ -31,6 +31,15 @@ export interface PreparedMounts {
   release(): Promise<void>;
 }
 
+/** A mount's `source` inside `root`: links in it resolve inside the context or stage, never on the host. */
+function mountSource(root: string, m: RunMount): string {
+  const source = hostPathInside(root, m.source || '.');
+  if (source === undefined) {
+    throw new SlipwayError('BUILD', `failed to mount ${m.target}: ${m.source || '.'}: not found`);
+  }
+  return source;
+}
+
 /** Turns RUN --mount options into runtime mounts, env and files; `release` undoes what it set up. */
 export async function prepareRunMounts(
   mounts: readonly RunMount[],
@@ -80,10 +89,7 @@ export async function prepareRunMounts(
             await mkdir(source, { recursive: true, mode: m.mode ?? 0o755 });
             // `from=` seeds a new cache with a directory of another stage or image.
             if (m.from) {
-              const seed = hostPathInside(await ctx.resolveFrom(m.from), m.source || '.');
-              if (seed === undefined) {
-                throw new SlipwayError('BUILD', `failed to mount ${m.target}: ${m.source || '.'}: not found`);
-              }
+              const seed = mountSource(await ctx.resolveFrom(m.from), m);
               await cp(seed, source, { recursive: true, verbatimSymlinks: true });
             }
             await chown(source, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
@@ -93,11 +99,7 @@ export async function prepareRunMounts(
         }
         case 'bind': {
           const base = m.from ? await ctx.resolveFrom(m.from) : ctx.contextDir;
-          // Links in the source resolve inside the context or stage, never on the host.
-          const source = hostPathInside(base, m.source || '.');
-          if (source === undefined) {
-            throw new SlipwayError('BUILD', `failed to mount ${m.target}: ${m.source || '.'}: not found`);
-          }
+          const source = mountSource(base, m);
           if (m.readOnly) {
             out.mounts.push({ type: 'bind', source, destination: m.target, readonly: true });
             break;

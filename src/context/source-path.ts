@@ -6,6 +6,11 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
+/** A COPY/ADD source word as a path relative to its tree's root: no leading or trailing `/` (`''` is the root). */
+export function cleanSourcePath(raw: string): string {
+  return posix.normalize(`/${raw}`).slice(1).replace(/\/+$/, '');
+}
+
 /** What a source path resolver needs to know of a node: whether it is a link, and to what. */
 export type LinkLookup = (rel: string) => { linkTarget?: string | undefined; isLink: boolean } | undefined;
 
@@ -61,7 +66,7 @@ export function diskLinks(root: string): LinkLookup {
  * copy the kernel would otherwise resolve on the host; undefined when it is not in the tree.
  */
 export function hostPathInside(root: string, source: string): string | undefined {
-  const rel = resolveSourcePath(diskLinks(root), posix.normalize(`/${source}`).slice(1) || '.', true);
+  const rel = resolveSourcePath(diskLinks(root), cleanSourcePath(source) || '.', true);
   if (rel === undefined) return undefined;
   const path = rel === '.' ? root : join(root, rel);
   const st = lstatSync(path, { throwIfNoEntry: false });

@@ -146,11 +146,17 @@ export function resolveUser(rootfsDirs: string | readonly string[], userSpec: st
   return resolveUserFromDb(readUserDb(rootfsDirs), userSpec);
 }
 
+/** `user[:group]` split at the first colon, as BuildKit's readUser splits it. */
+function splitChown(chown: string): { userPart: string; groupPart: string | undefined } {
+  const i = chown.indexOf(':');
+  return i === -1
+    ? { userPart: chown, groupPart: undefined }
+    : { userPart: chown.slice(0, i), groupPart: chown.slice(i + 1) };
+}
+
 /** `COPY --chown`/`ADD --chown` ids — BuildKit's llb.WithUser + readUser semantics. */
 export function chownFromDb(db: UserDb, chown: string): { uid: number; gid: number } {
-  const i = chown.indexOf(':');
-  const userPart = i === -1 ? chown : chown.slice(0, i);
-  const groupPart = i === -1 ? undefined : chown.slice(i + 1);
+  const { userPart, groupPart } = splitChown(chown);
   let uid = 0;
   let gid = 0;
   const uidNum = parseId(userPart);
@@ -186,9 +192,7 @@ export function lookupUserGroupForChown(
   opts: { needsDb?: boolean } = {},
 ): { uid: number; gid: number } {
   const isName = (p: string | undefined) => p !== undefined && p !== '' && parseId(p) === undefined;
-  const i = chown.indexOf(':');
-  const user = i === -1 ? chown : chown.slice(0, i);
-  const group = i === -1 ? undefined : chown.slice(i + 1);
+  const { userPart: user, groupPart: group } = splitChown(chown);
   if (!isName(user) && !isName(group)) return chownFromDb({ passwd: undefined, group: undefined }, chown);
   const db = readUserDb(rootfsDirs);
   // COPY --chown=name on an image without the file to look it up in fails in BuildKit
