@@ -81,11 +81,22 @@ Commands:
   debug      Developer tools (debug parse)
 `;
 
+// A reader that goes away (`slipway images | head -1`) closes the pipe: like the docker CLI, which
+// dies of SIGPIPE there, slipway prints nothing more and exits 141 (128 + SIGPIPE), but only once
+// the command is over, so a build or a load never stops half-way through the store.
+let stdoutClosed = false;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    if (stream === process.stdout) stdoutClosed = true;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const ctx: CliContext = {
     root: defaultRoot(),
     debug: false,
-    out: (t) => process.stdout.write(t),
+    out: (t) => !stdoutClosed && process.stdout.write(t),
     err: (t) => process.stderr.write(t),
   };
   let i = 0;
@@ -148,9 +159,10 @@ function reportFailure(e: unknown): number {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = stdoutClosed && code === 0 ? 141 : code;
   },
   (e: unknown) => {
-    process.exitCode = reportFailure(e);
+    const brokenPipe = stdoutClosed && (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+    process.exitCode = brokenPipe ? 141 : reportFailure(e);
   },
 );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -10,6 +11,7 @@ import { MediaType } from '../../../src/image/media-types.js';
 import type { Descriptor, HistoryEntry, ImageConfig } from '../../../src/image/types.js';
 import { Store } from '../../../src/store/store.js';
 import { hasCommand, slipway, tempDir } from '../../helpers/cli.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 function mkTar(files: Record<string, string>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -544,4 +546,18 @@ test('import refuses a truncated tarball or one with a path out of its root, and
   assert.notEqual(escaping.status, 0);
   assert.match(escaping.stderr, /a path that leaves its root: "\.\.\/escape"/);
   assert.equal(ok(root, ['images', '-q']), '');
+});
+
+test('a reader that closes the pipe early ends the command quietly, as SIGPIPE ends docker', async () => {
+  const root = tempDir('epipe');
+  // Incompressible, so `save` has megabytes to write after `head -c 1` has gone.
+  await putImage(root, 'busy:1', [{ 'a.txt': randomBytes(4 << 20).toString('base64') }], recent());
+  const piped = spawnSync(
+    'bash',
+    ['-c', `node bin/slipway.js --root ${root} save busy:1 | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`],
+    { cwd: repoRoot, encoding: 'utf8' },
+  );
+  assert.equal(piped.stderr, '', 'no stack trace, no ERROR line');
+  assert.equal(piped.stdout.trim(), '141');
+  assert.match(ok(root, ['images']), /busy\s+1 /);
 });
