@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { MediaType } from '../image/media-types.js';
@@ -34,14 +34,37 @@ export function emptyIndex(): Index {
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
 }
 
-export async function readIndex(paths: StorePaths): Promise<Index | undefined> {
-  let text: string;
+/** index.json's text and the stamp of the file it was read from (one descriptor: they always agree). */
+export interface IndexFile {
+  text: string;
+  stamp: string;
+}
+
+/**
+ * index.json is only ever replaced by rename, never written in place: a file's inode, size and
+ * mtime name its content, so an unchanged stamp means an unchanged index.
+ */
+export function indexStamp(st: { ino: number; size: number; mtimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+export async function readIndexFile(paths: StorePaths): Promise<IndexFile | undefined> {
+  let fh: FileHandle;
   try {
-    text = await readFile(paths.indexFile, 'utf8');
+    fh = await open(paths.indexFile, 'r');
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return undefined;
     throw e;
   }
+  try {
+    const stamp = indexStamp(await fh.stat());
+    return { text: await fh.readFile('utf8'), stamp };
+  } finally {
+    await fh.close();
+  }
+}
+
+export function parseIndex(paths: StorePaths, text: string): Index {
   try {
     const idx = JSON.parse(text) as Index;
     if (!Array.isArray(idx.manifests)) throw new Error('manifests is not an array');
@@ -51,8 +74,17 @@ export async function readIndex(paths: StorePaths): Promise<Index | undefined> {
   }
 }
 
-export async function writeIndex(paths: StorePaths, idx: Index): Promise<void> {
-  await atomicWriteFile(paths.indexFile, `${JSON.stringify(idx)}\n`);
+export async function readIndex(paths: StorePaths): Promise<Index | undefined> {
+  const file = await readIndexFile(paths);
+  return file && parseIndex(paths, file.text);
+}
+
+export function indexText(idx: Index): string {
+  return `${JSON.stringify(idx)}\n`;
+}
+
+export async function writeIndexText(paths: StorePaths, text: string): Promise<void> {
+  await atomicWriteFile(paths.indexFile, text);
 }
 
 /** Create the directory skeleton; idempotent and safe when several processes initialize at once. */

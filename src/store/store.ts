@@ -19,9 +19,15 @@ import {
   ANNOTATION_REF_NAME,
   cleanStaleTemps,
   initLayout,
+  emptyIndex,
+  type IndexFile,
+  indexStamp,
+  indexText,
+  parseIndex,
   readIndex,
+  readIndexFile,
   refName,
-  writeIndex,
+  writeIndexText,
 } from './layout.js';
 import { Lease } from './leases.js';
 import { withLock } from './lock.js';
@@ -101,47 +107,52 @@ export class Store {
   readonly snapshots: SnapshotStore;
   private readonly lease: Lease;
   private index: Index;
-  private indexStamp = '';
+  /** The index.json `index` was parsed from: text and file stamp. */
+  private indexFile: IndexFile;
   private readonly configCache = new Map<Digest, ImageConfig>();
   private readonly metaCache = new Map<Digest, ImageMeta>();
 
   private constructor(
     readonly root: string,
     private readonly opts: StoreOptions,
-    index: Index,
-    stamp: string,
+    file: IndexFile,
   ) {
     this.paths = new StorePaths(root);
     this.lease = new Lease(this.paths.leases);
     this.blobs = new BlobStore(this.paths, this.lease);
     this.snapshots = new SnapshotStore(this.paths, this.lease);
-    this.index = index;
-    this.indexStamp = stamp;
+    this.indexFile = file;
+    this.index = parseIndex(this.paths, file.text);
   }
 
   /** Open (creating if needed) the store at `root`. Reads index.json only; no blobs. */
   static async open(root: string, opts: StoreOptions = {}): Promise<Store> {
     const paths = new StorePaths(root);
-    let idx = await readIndex(paths);
-    if (idx === undefined) {
+    let file = await readIndexFile(paths);
+    if (file === undefined) {
       await initLayout(paths);
-      idx = (await readIndex(paths))!;
+      file = (await readIndexFile(paths))!;
     }
     await cleanStaleTemps(paths);
-    return new Store(root, opts, idx, await Store.stamp(paths));
+    return new Store(root, opts, file);
   }
 
-  private static async stamp(paths: StorePaths): Promise<string> {
-    const st = await stat(paths.indexFile).catch(() => undefined);
-    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
+  /** index.json as it is on disk now: the text in hand when the file has not been replaced since. */
+  private async currentIndexFile(): Promise<IndexFile> {
+    const st = await stat(this.paths.indexFile).catch((e: unknown) => {
+      if (isErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    });
+    if (st && indexStamp(st) === this.indexFile.stamp) return this.indexFile;
+    return (await readIndexFile(this.paths)) ?? { text: indexText(emptyIndex()), stamp: '' };
   }
 
   /** Pick up other processes' index.json changes (cheap when nothing changed). */
   private async refresh(): Promise<Index> {
-    const s = await Store.stamp(this.paths);
-    if (s !== this.indexStamp) {
-      this.index = (await readIndex(this.paths)) ?? { schemaVersion: 2, manifests: [] };
-      this.indexStamp = s;
+    const file = await this.currentIndexFile();
+    if (file !== this.indexFile) {
+      this.index = parseIndex(this.paths, file.text);
+      this.indexFile = file;
     }
     return this.index;
   }
@@ -151,23 +162,22 @@ export class Store {
     return withLock(
       this.paths.indexLock,
       async () => {
-        const idx = (await readIndex(this.paths)) ?? {
-          schemaVersion: 2,
-          mediaType: MediaType.ociIndex,
-          manifests: [],
-        };
-        const before = JSON.stringify(idx);
+        const file = await this.currentIndexFile();
+        // A fresh parse: `fn` edits it, and a failing `fn` must leave `this.index` as it was.
+        const idx = parseIndex(this.paths, file.text);
         const result = await fn(idx);
+        const text = indexText(idx);
         // A no-op rebuild re-tags what is already tagged: nothing to write, nothing to fsync.
-        if (JSON.stringify(idx) === before) {
+        if (text === file.text) {
           this.index = idx;
+          this.indexFile = file;
           return result;
         }
         // Blob renames must be durable before index.json can name them (crash order: blobs → index).
         await this.blobs.syncDir();
-        await writeIndex(this.paths, idx);
+        await writeIndexText(this.paths, text);
         this.index = idx;
-        this.indexStamp = await Store.stamp(this.paths);
+        this.indexFile = { text, stamp: indexStamp(await stat(this.paths.indexFile)) };
         return result;
       },
       this.lockOpts(),
@@ -372,16 +382,22 @@ export class Store {
 
   /** One summary per recorded manifest (named or dangling). Index entries that are not images are skipped. */
   async summaries(): Promise<ImageSummary[]> {
-    const idx = await this.refresh();
+    return this.summariesOf(groupEntries(await this.refresh()));
+  }
+
+  private async summariesOf(groups: Map<Digest, Descriptor[]>): Promise<ImageSummary[]> {
     const out: ImageSummary[] = [];
-    for (const [digest, entries] of groupEntries(idx)) {
+    for (const [digest, entries] of groups) {
       const first = entries[0]!;
       if (isIndexMediaType(first.mediaType)) continue;
-      let meta: ImageMeta;
-      try {
-        meta = await this.metaOf(entries);
-      } catch {
-        continue; // foreign entry whose blobs are unreadable: not an image we can show
+      // Entries slipway wrote carry their meta: a store of a thousand images costs no await per image.
+      let meta = entries.map(metaFromAnnotations).find((m) => m !== undefined);
+      if (!meta) {
+        try {
+          meta = await this.computeMeta(first.digest);
+        } catch {
+          continue; // foreign entry whose blobs are unreadable: not an image we can show
+        }
       }
       out.push({
         id: meta.configDigest,
@@ -416,8 +432,22 @@ export class Store {
 
   /** The image `input` denotes, or undefined. Throws CONFLICT for an ambiguous ID prefix. */
   async tryResolve(input: string): Promise<ImageRecord | undefined> {
+    const queries = parseQuery(input);
+    const first = queries[0];
+    if (first?.kind === 'name') {
+      // slipway stores names normalized: an exact match needs only that image's summary, not the
+      // whole store's (foreign, unnormalized names fall through to the full lookup).
+      const idx = await this.refresh();
+      const hit = idx.manifests.find((d) => refName(d) === first.name);
+      if (hit) {
+        const [summary] = await this.summariesOf(
+          new Map([[hit.digest, idx.manifests.filter((d) => d.digest === hit.digest)]]),
+        );
+        if (summary) return this.withConfig(summary);
+      }
+    }
     const all = await this.summaries();
-    for (const q of parseQuery(input)) {
+    for (const q of queries) {
       const hit = matchQuery(q, all, input);
       if (hit) return this.withConfig(hit);
     }
