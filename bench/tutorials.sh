@@ -36,6 +36,12 @@ else
       --change 'ENV LANG="C.UTF-8"' --change 'CMD ["python3"]' "$hub/rootfs/python-3.11-slim.tar" python:3.8-slim-buster >/dev/null && ASIS=1
   fi
 fi
+# Two cut-down Dockerfiles split the cold build in two: everything but pip (the same steps with
+# `RUN true`), and pip without its layer (installed into /tmp and removed in the same RUN).
+DF_NOPIP=$W/Dockerfile.nopip
+DF_PIPONLY=$W/Dockerfile.piponly
+sed -e 's#^RUN pip.*#RUN true#' -e '/^COPY \. \./d' "$DF" > "$DF_NOPIP"
+sed -e 's#^RUN pip.*#RUN pip3 install --target /tmp/pip-only -r requirements.txt \&\& rm -rf /tmp/pip-only#' -e '/^COPY \. \./d' "$DF" > "$DF_PIPONLY"
 CTX_ASIS=$W/ctx-asis
 rm -rf "$CTX_ASIS" && cp -a "$TUT" "$CTX_ASIS"
 
@@ -47,11 +53,16 @@ cmd_slipwayasis="$SLIPWAY build -t bench-tutorial:asis $CTX_ASIS"
 # dockerd's image store keeps layers uncompressed, so BuildKit's cold build gzips nothing; slipway's
 # store gzips every layer (issue 3). This row (cold only) shows the build doing BuildKit's work.
 cmd_slipwayunc="$SLIPWAY build $common --output type=image,name=bench-tutorial:uncompressed,compression=uncompressed $CTX"
+cmd_slipwaynopip="$SLIPWAY build --build-arg PIP_INDEX_URL=$INDEX_URL -f $DF_NOPIP -t bench-tutorial:nopip $CTX"
+cmd_buildkitnopip="env DOCKER_BUILDKIT=1 $DOCKER build --network host --build-arg PIP_INDEX_URL=$INDEX_URL -f $DF_NOPIP -t localhost/bench-tutorial:nopip $CTX"
+cmd_slipwaypiponly="$SLIPWAY build --build-arg PIP_INDEX_URL=$INDEX_URL -f $DF_PIPONLY -t bench-tutorial:piponly $CTX"
+cmd_buildkitpiponly="env DOCKER_BUILDKIT=1 $DOCKER build --network host --build-arg PIP_INDEX_URL=$INDEX_URL -f $DF_PIPONLY -t localhost/bench-tutorial:piponly $CTX"
 tools=(slipway)
 have_buildah && tools+=(buildah) || blog "buildah peer skipped (not installed / no $BASE_REF in its storage)"
 have_buildkit && tools+=(buildkit) || blog "BuildKit peer skipped (dockerd not running / no $BASE_REF in it)"
 ((ASIS)) && tools+=(slipwayasis)
-tools+=(slipwayunc)
+tools+=(slipwayunc slipwaynopip slipwaypiponly)
+have_buildkit && tools+=(buildkitnopip buildkitpiponly)
 
 declare -A M CMD PREP
 for t in "${tools[@]}"; do
@@ -97,11 +108,13 @@ measure() {
 }
 measure cold "${tools[@]}"
 rebuilders=()
-for t in "${tools[@]}"; do [[ $t == slipwayunc ]] || rebuilders+=("$t"); done
+for t in "${tools[@]}"; do [[ $t == slipwayunc || $t == *nopip || $t == *piponly ]] || rebuilders+=("$t"); done
 measure noop "${rebuilders[@]}"
 measure edit "${rebuilders[@]}"
 
-label() { case $1 in slipwayasis) echo 'slipway, tutorial as written';; slipwayunc) echo 'slipway, layers stored uncompressed';; buildkit) echo 'BuildKit (docker build)';; buildah) echo 'buildah bud --layers';; *) echo "$1";; esac; }
+label() { case $1 in slipwayasis) echo 'slipway, tutorial as written';; slipwayunc) echo 'slipway, layers stored uncompressed';;
+  slipwaynopip) echo 'slipway, cold part 1: the steps with `RUN true`';; buildkitnopip) echo 'BuildKit, cold part 1: the steps with `RUN true`';;
+  slipwaypiponly) echo 'slipway, cold part 2: pip without its layer';; buildkitpiponly) echo 'BuildKit, cold part 2: pip without its layer';; buildkit) echo 'BuildKit (docker build)';; buildah) echo 'buildah bud --layers';; *) echo "$1";; esac; }
 report() {
   local t c cc
   echo "## tutorials.sh: examples/python-docker (Flask) cold / no-op / edit"
@@ -129,6 +142,8 @@ report() {
     local r
     r=$(ratio "${M[slipway-cold]}" "${M[buildkit-cold]}"); echo "- target cold <= 0.9x BuildKit: $(verdict "$r" '<=' 0.9) ($r)"
     echo "- cold with layers stored uncompressed (no gzip, as in BuildKit's cold build into dockerd): $(ratio "${M[slipwayunc-cold]}" "${M[buildkit-cold]}")x BuildKit"
+    echo "- cold part 1, the steps with \`RUN true\` (no pip, no COPY . .): $(ratio "${M[slipwaynopip-cold]}" "${M[buildkitnopip-cold]}")x BuildKit"
+    echo "- cold part 2, pip installed into /tmp and removed in the same RUN (no layer to write): $(ratio "${M[slipwaypiponly-cold]}" "${M[buildkitpiponly-cold]}")x BuildKit"
     r=$(ratio "${M[slipway-noop]}" "${M[buildkit-noop]}"); echo "- target no-op <= 1.2x BuildKit: $(verdict "$r" '<=' 1.2) ($r)"
     r=$(ratio "${M[slipway-edit]}" "${M[buildkit-edit]}"); echo "- target edit <= 1.2x BuildKit: $(verdict "$r" '<=' 1.2) ($r)"
   fi
