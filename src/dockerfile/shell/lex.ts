@@ -46,6 +46,12 @@ const RBRACE = 0x7d;
 const COLON = 0x3a;
 const SLASH = 0x2f;
 
+/**
+ * Longest text one word may expand to. BuildKit has no limit of its own, so `ENV A=$A$A` repeated
+ * grows until memory runs out; Linux passes no environment string over 128 KiB to a RUN anyway.
+ */
+const MAX_EXPANDED_CHARS = 1 << 20;
+
 /** Inner failure; processWord/processWords wrap it the way lex.go does. */
 class LexFailure {
   constructor(readonly message: string) {}
@@ -189,6 +195,9 @@ class WordRun {
                 ? this.processSingleQuote()
                 : this.processDoubleQuote();
           result += part;
+          if (result.length > MAX_EXPANDED_CHARS) {
+            throw new LexFailure(`the expanded text is longer than ${MAX_EXPANDED_CHARS} characters`);
+          }
           if (words) {
             if (ch === DOLLAR) words.addString(part);
             else words.addRawString(part);

@@ -294,3 +294,19 @@ describe('performance', () => {
     assert.ok(performance.now() - t0 < 2000);
   });
 });
+
+describe('expansion size', () => {
+  const half = mapEnv({ A: 'x'.repeat(1 << 19) });
+
+  test('a word may expand to 1 MiB of text', () => {
+    assert.equal(lex.processWord('$A$A', half).value.length, 1 << 20);
+  });
+
+  test('a word that doubles past 1 MiB (the ENV A=$A$A bomb) fails at once, naming the word', () => {
+    const e = errorOf(() => lex.processWords('$A$A$A', half));
+    assert.equal(
+      e.message,
+      'failed to process "$A$A$A": the expanded text is longer than 1048576 characters',
+    );
+  });
+});
