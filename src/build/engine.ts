@@ -749,6 +749,7 @@ class Engine {
       contextDir: this.opts.contextDir,
       secrets: this.secrets,
       owner,
+      cwd: config.WorkingDir || '/',
       freshCaches: this.opts.noCache === true,
       resolveFrom: async (from) => {
         const src = await this.fromSource(from);

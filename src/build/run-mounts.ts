@@ -18,6 +18,8 @@ export interface MountContext {
   secrets: ReadonlyMap<string, SecretSource>;
   /** The step's user, so a new cache dir is writable by it (pip's cache for non-root users). */
   owner: { uid: number; gid: number };
+  /** The step's WORKDIR: a relative bind, cache or tmpfs target is inside it, as BuildKit mounts it. */
+  cwd: string;
   /** `--no-cache`: cache mounts start empty too (as BuildKit's), and the kept caches stay as they are. */
   freshCaches: boolean;
   /** Resolves `from=` (a stage name/index or image) to a read-only directory. */
@@ -40,6 +42,13 @@ function mountSource(root: string, m: RunMount): string {
   return source;
 }
 
+/** Where a bind, cache or tmpfs mount goes: BuildKit's dispatchRunMounts joins a relative target to the WORKDIR. */
+function mountTarget(m: RunMount, cwd: string): string {
+  const target = posix.isAbsolute(m.target) ? m.target : posix.join('/', cwd, m.target);
+  if (posix.normalize(target) === '/') throw new SlipwayError('BUILD', `invalid mount target "${target}"`);
+  return target;
+}
+
 /** Turns RUN --mount options into runtime mounts, env and files; `release` undoes what it set up. */
 export async function prepareRunMounts(
   mounts: readonly RunMount[],
@@ -56,7 +65,7 @@ export async function prepareRunMounts(
         case 'tmpfs':
           out.mounts.push({
             type: 'tmpfs',
-            destination: m.target,
+            destination: mountTarget(m, ctx.cwd),
             ...(m.sizeLimit ? { sizeBytes: m.sizeLimit } : {}),
           });
           break;
@@ -94,14 +103,19 @@ export async function prepareRunMounts(
             }
             await chown(source, m.uid ?? ctx.owner.uid, m.gid ?? ctx.owner.gid);
           }
-          out.mounts.push({ type: 'bind', source, destination: m.target, readonly: m.readOnly });
+          out.mounts.push({
+            type: 'bind',
+            source,
+            destination: mountTarget(m, ctx.cwd),
+            readonly: m.readOnly,
+          });
           break;
         }
         case 'bind': {
           const base = m.from ? await ctx.resolveFrom(m.from) : ctx.contextDir;
           const source = mountSource(base, m);
           if (m.readOnly) {
-            out.mounts.push({ type: 'bind', source, destination: m.target, readonly: true });
+            out.mounts.push({ type: 'bind', source, destination: mountTarget(m, ctx.cwd), readonly: true });
             break;
           }
           // A writable bind's changes are thrown away: an overlay over the source takes them.
@@ -118,9 +132,14 @@ export async function prepareRunMounts(
           if (statSync(source).isDirectory()) {
             await mountOverlay({ lowerDirs: [source], upperDir: upper, workDir: work, target: merged });
             cleanups.push(() => unmount(merged));
-            out.mounts.push({ type: 'bind', source: merged, destination: m.target, readonly: false });
+            out.mounts.push({
+              type: 'bind',
+              source: merged,
+              destination: mountTarget(m, ctx.cwd),
+              readonly: false,
+            });
           } else {
-            out.mounts.push({ type: 'bind', source, destination: m.target, readonly: true });
+            out.mounts.push({ type: 'bind', source, destination: mountTarget(m, ctx.cwd), readonly: true });
           }
           break;
         }

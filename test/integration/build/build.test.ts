@@ -268,6 +268,37 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(files.stdout, 'one\ntwo\nshebang\nbound12\nt\n');
   });
 
+  test('RUN --mount with a relative target mounts inside the WORKDIR (the docker init Python template)', () => {
+    const ctx = tempDir('ctx-relmount');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'WORKDIR /app',
+        'RUN --mount=type=cache,target=cache --mount=type=bind,source=requirements.txt,target=requirements.txt \\',
+        '    cat /app/requirements.txt > /copied && echo kept >> /app/cache/log',
+        'RUN --mount=type=cache,target=cache cat /app/cache/log > /cache-seen',
+        '',
+      ].join('\n'),
+      'requirements.txt': 'flask\n',
+    });
+    const r = slipway(root, ['build', '-t', 'relmount-test', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const files = spawnSync('sh', ['-c', `cd ${root}/snapshots && cat */copied */cache-seen`], {
+      encoding: 'utf8',
+    });
+    assert.equal(files.stdout, 'flask\nkept\n');
+    // The mount points runc made in /app are not part of any layer.
+    const stubs = spawnSync('sh', ['-c', `ls -d ${root}/snapshots/*/app/* 2>/dev/null | wc -l`], {
+      encoding: 'utf8',
+    });
+    assert.equal(stubs.stdout.trim(), '0');
+
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN --mount=type=tmpfs,target=. true\n' });
+    const slash = slipway(root, ['build', ctx]);
+    assert.equal(slash.status, 1);
+    assert.match(slash.stderr, /ERROR: Dockerfile:2:1: invalid mount target "\/"\n$/);
+  });
+
   test('ADD unpacks local archives and fetches URLs, verifying --checksum', async () => {
     const ctx = tempDir('ctx-add');
     const payload = tempDir('payload');
