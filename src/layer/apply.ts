@@ -11,22 +11,27 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
 import {
-  chmod,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  realpath,
-  rm,
-  symlink,
-  unlink,
-  utimes,
-} from 'node:fs/promises';
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  constants as fsc,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { lstat, realpath, unlink } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { decompressor, detectCompression } from './compress.js';
@@ -98,24 +103,6 @@ function runTool(cmd: string, args: string[], pkg: string): Promise<void> {
   });
 }
 
-/** Remove whatever is at `abs` (never following a symlink), unless it is a dir that `keepDir` allows. */
-async function clearPath(abs: string, keepDir: boolean): Promise<boolean> {
-  let st: Awaited<ReturnType<typeof lstat>>;
-  try {
-    st = await lstat(abs);
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return false;
-    throw e;
-  }
-  if (st.isDirectory()) {
-    if (keepDir) return true;
-    await rm(abs, { recursive: true, force: true });
-    return false;
-  }
-  await unlink(abs);
-  return false;
-}
-
 /** Peek the first bytes to sniff the compression, then hand back a stream of all the bytes, hashed. */
 async function openInput(
   blob: Readable,
@@ -172,7 +159,12 @@ export async function applyLayer(
       cause: e,
     });
   }
-  const resolver = new RootResolver(root, opts.symlinkPolicy ?? 'reject');
+  // Into an empty directory (a snapshot), only what this apply made can be in the way of a member:
+  // nothing needs an lstat first.
+  const startedEmpty = readdirSync(root).length === 0;
+  /** Real paths this layer created: an opaque marker must not delete its own layer's entries. */
+  const unpacked = new Set<string>();
+  const resolver = new RootResolver(root, opts.symlinkPolicy ?? 'reject', (dir) => unpacked.add(dir));
   const isRoot = process.getuid?.() === 0;
   const sameOwner = opts.sameOwner ?? isRoot;
   const overlay = opts.overlayWhiteouts === true;
@@ -204,17 +196,31 @@ export async function applyLayer(
   }
 
   const deferred: Deferred = { dirTimes: [], xattrs: [] };
-  /** Real paths this layer created: an opaque marker must not delete its own layer's entries. */
-  const unpacked = new Set<string>();
   let whiteoutTemplate: string | undefined;
   let entries = 0;
   let whiteouts = 0;
 
-  const ownAndTime = async (abs: string, h: TarHeader, isLink: boolean): Promise<void> => {
-    if (sameOwner) await lchown(abs, h.uid, h.gid);
-    if (!isLink) await chmod(abs, h.mode & 0o7777);
-    if (isLink) await lutimes(abs, h.mtime, h.mtime);
-    else await utimes(abs, h.mtime, h.mtime);
+  /**
+   * Removes whatever is at `abs` (never following a symlink), unless it is a dir that `keepDir`
+   * allows; true when a dir was kept. The member operations are synchronous: a layer is thousands
+   * of small files, and a thread-pool round trip per system call cost more than the calls.
+   */
+  const clearPath = (abs: string, keepDir: boolean): boolean => {
+    if (startedEmpty && !unpacked.has(abs)) return false;
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) return false;
+    if (st.isDirectory() && keepDir) return true;
+    if (st.isDirectory()) rmSync(abs, { recursive: true, force: true });
+    else unlinkSync(abs);
+    resolver.forget();
+    return false;
+  };
+
+  const ownAndTime = (abs: string, h: TarHeader, isLink: boolean): void => {
+    if (sameOwner) lchownSync(abs, h.uid, h.gid);
+    if (!isLink) chmodSync(abs, h.mode & 0o7777);
+    if (isLink) lutimesSync(abs, h.mtime, h.mtime);
+    else utimesSync(abs, h.mtime, h.mtime);
   };
 
   const makeWhiteout = async (abs: string): Promise<void> => {
@@ -223,8 +229,9 @@ export async function applyLayer(
       const t = `${root}/.slipway-whiteout-${process.pid}-${randomBytes(4).toString('hex')}`;
       await runTool('mknod', ['-m', '000', t, 'c', '0', '0'], 'coreutils');
       whiteoutTemplate = t;
+      unpacked.add(t);
     }
-    await link(whiteoutTemplate, abs);
+    linkSync(whiteoutTemplate, abs);
   };
 
   const handleWhiteout = async (parts: string[], name: string, member: string): Promise<void> => {
@@ -232,26 +239,27 @@ export async function applyLayer(
     const base = parts[parts.length - 1]!;
     const parentParts = parts.slice(0, -1);
     if (base === WHITEOUT_OPAQUE) {
-      const dir = await resolver.resolveDir(parentParts, member, overlay);
+      const dir = resolver.resolveDir(parentParts, member, overlay);
       if (dir === undefined) return;
       if (overlay) {
         deferred.xattrs.push({ path: dir, xattrs: { 'trusted.overlay.opaque': Buffer.from('y') } });
         return;
       }
-      for (const child of await readdir(dir)) {
+      for (const child of readdirSync(dir)) {
         const abs = `${dir}/${child}`;
-        if (!unpacked.has(abs)) await rm(abs, { recursive: true, force: true });
+        if (!unpacked.has(abs)) rmSync(abs, { recursive: true, force: true });
       }
+      resolver.forget();
       return;
     }
     const target = base.slice(WHITEOUT_PREFIX.length);
     if (target === '' || target === '.' || target === '..') {
       throw new SlipwayError('LAYER', `invalid whiteout in layer: ${name}`);
     }
-    const dir = await resolver.resolveDir(parentParts, member, overlay);
+    const dir = resolver.resolveDir(parentParts, member, overlay);
     if (dir === undefined) return;
     const abs = `${dir}/${target}`;
-    await clearPath(abs, false);
+    clearPath(abs, false);
     if (overlay) {
       await makeWhiteout(abs);
       unpacked.add(abs);
@@ -263,7 +271,7 @@ export async function applyLayer(
     if (parts.length === 0) return; // "./": the root's own metadata belongs to the target, not the layer
     const base = parts[parts.length - 1]!;
     if (base.startsWith(WHITEOUT_PREFIX)) return handleWhiteout(parts, h.name, h.name);
-    const dir = await resolver.resolveDir(parts.slice(0, -1), h.name, true);
+    const dir = resolver.resolveDir(parts.slice(0, -1), h.name, true);
     if (dir === undefined) throw escapeError(h.name);
     const abs = `${dir}/${base}`;
     const isDir = h.typeflag === TYPEFLAG.dir;
@@ -272,10 +280,10 @@ export async function applyLayer(
     if (h.typeflag === TYPEFLAG.hardlink) {
       const tparts = memberComponents(h.linkname);
       if (tparts.length === 0) throw new SlipwayError('LAYER', `hard link ${h.name} has an empty target`);
-      const tdir = await resolver.resolveDir(tparts.slice(0, -1), h.name, false);
+      const tdir = resolver.resolveDir(tparts.slice(0, -1), h.name, false);
       hardlinkTarget = tdir === undefined ? undefined : `${tdir}/${tparts[tparts.length - 1]}`;
       const tst =
-        hardlinkTarget === undefined ? undefined : await lstat(hardlinkTarget).catch(() => undefined);
+        hardlinkTarget === undefined ? undefined : lstatSync(hardlinkTarget, { throwIfNoEntry: false });
       if (hardlinkTarget === undefined || tst === undefined) {
         throw new SlipwayError('LAYER', `hard link ${h.name} points to a missing file: ${h.linkname}`);
       }
@@ -283,50 +291,38 @@ export async function applyLayer(
       if (hardlinkTarget === abs) return; // a link to itself is already satisfied
     }
 
-    const existingDir = await clearPath(abs, isDir);
+    const existingDir = clearPath(abs, isDir);
     unpacked.add(abs);
     switch (h.typeflag) {
       case TYPEFLAG.dir: {
-        if (!existingDir) await mkdir(abs, { mode: 0o700 });
-        if (sameOwner) await lchown(abs, h.uid, h.gid);
-        await chmod(abs, h.mode & 0o7777);
+        if (!existingDir) mkdirSync(abs, { mode: 0o700 });
+        if (sameOwner) lchownSync(abs, h.uid, h.gid);
+        chmodSync(abs, h.mode & 0o7777);
         deferred.dirTimes.push({ abs, mtime: h.mtime });
         break;
       }
       case TYPEFLAG.file:
       case TYPEFLAG.contiguous: {
-        const fh = await open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        const fd = openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
         try {
-          // Pipe and zlib chunks are small; batching them into ~1 MiB writev calls saves most syscalls.
-          let batch: Buffer[] = [];
-          let batched = 0;
-          const flush = async (): Promise<void> => {
-            const all = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-            let off = 0;
-            while (off < all.length) off += (await fh.write(all, off, all.length - off)).bytesWritten;
-            batch = [];
-            batched = 0;
-          };
           for await (const chunk of body()) {
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched >= 1 << 20) await flush();
+            let off = 0;
+            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
           }
-          if (batched > 0) await flush();
-          if (sameOwner) await fh.chown(h.uid, h.gid);
-          await fh.chmod(h.mode & 0o7777);
-          await fh.utimes(h.mtime, h.mtime);
+          if (sameOwner) fchownSync(fd, h.uid, h.gid);
+          fchmodSync(fd, h.mode & 0o7777);
+          futimesSync(fd, h.mtime, h.mtime);
         } finally {
-          await fh.close();
+          closeSync(fd);
         }
         break;
       }
       case TYPEFLAG.symlink:
-        await symlink(h.linkname, abs);
-        await ownAndTime(abs, h, true);
+        symlinkSync(h.linkname, abs);
+        ownAndTime(abs, h, true);
         break;
       case TYPEFLAG.hardlink:
-        await link(hardlinkTarget!, abs);
+        linkSync(hardlinkTarget!, abs);
         break;
       case TYPEFLAG.char:
       case TYPEFLAG.block:
@@ -343,7 +339,7 @@ export async function applyLayer(
               ? ['b', String(h.devmajor), String(h.devminor)]
               : ['p'];
         await runTool('mknod', ['-m', (h.mode & 0o7777).toString(8), abs, ...kind], 'coreutils');
-        await ownAndTime(abs, h, false);
+        ownAndTime(abs, h, false);
         break;
       }
       default:
@@ -374,13 +370,12 @@ export async function applyLayer(
     const verified = new Map<string, boolean>();
     const xattrItems: Deferred['xattrs'] = [];
     for (const item of deferred.xattrs) {
-      if (await resolver.stillInside(item.path, verified)) xattrItems.push(item);
+      if (resolver.stillInside(item.path, verified)) xattrItems.push(item);
     }
     await writeXattrs(xattrItems);
     for (const d of deferred.dirTimes.reverse()) {
-      if (!(await resolver.stillInside(d.abs, verified))) continue;
-      const st = await lstat(d.abs).catch(() => undefined);
-      if (st?.isDirectory()) await utimes(d.abs, d.mtime, d.mtime);
+      if (!resolver.stillInside(d.abs, verified)) continue;
+      if (lstatSync(d.abs, { throwIfNoEntry: false })?.isDirectory()) utimesSync(d.abs, d.mtime, d.mtime);
     }
   } catch (e) {
     if (isSlipwayError(e)) throw e;

@@ -3,7 +3,7 @@
  * lstat'ed; symlinks are resolved by hand, component by component, so the decision whether a path
  * stays inside the root is made on what is on disk, not on the string.
  */
-import { lstat, mkdir, readlink } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SlipwayError } from '../errors.js';
 
@@ -42,14 +42,27 @@ function errno(e: unknown): string | undefined {
 }
 
 export class RootResolver {
-  /** `root` must already be a real path (no symlinks), absolute. */
+  /**
+   * Parent paths already resolved in this apply (member components joined by `/` → real dir).
+   * Members come in tar order, so most share the previous one's parent: one walk per directory
+   * instead of an lstat per component per member. `forget()` empties it whenever something that
+   * existed is removed, as that may have been a directory or a link some entry resolved through.
+   */
+  private readonly resolved = new Map<string, string>();
+
+  /** `root` must already be a real path (no symlinks), absolute. `onCreate` hears of each directory made. */
   constructor(
     readonly root: string,
     readonly policy: SymlinkPolicy = 'reject',
+    private readonly onCreate: (dir: string) => void = () => {},
   ) {}
 
   private inside(p: string): boolean {
     return p === this.root || p.startsWith(`${this.root}/`);
+  }
+
+  forget(): void {
+    this.resolved.clear();
   }
 
   /**
@@ -57,11 +70,10 @@ export class RootResolver {
    * created (0755, like Docker) when `create`, else `undefined` is returned. `member` names the
    * entry in errors.
    */
-  async resolveDir(
-    components: readonly string[],
-    member: string,
-    create: boolean,
-  ): Promise<string | undefined> {
+  resolveDir(components: readonly string[], member: string, create: boolean): string | undefined {
+    const key = components.join('/');
+    const known = this.resolved.get(key);
+    if (known !== undefined) return known;
     const queue = [...components];
     let cur = this.root;
     let hops = 0;
@@ -77,13 +89,11 @@ export class RootResolver {
         continue;
       }
       const next = `${cur === '/' ? '' : cur}/${c}`;
-      let st: Awaited<ReturnType<typeof lstat>>;
-      try {
-        st = await lstat(next);
-      } catch (e) {
-        if (errno(e) !== 'ENOENT') throw e;
+      const st = lstatSync(next, { throwIfNoEntry: false });
+      if (st === undefined) {
         if (!create) return undefined;
-        await mkdir(next, { mode: 0o755 });
+        mkdirSync(next, { mode: 0o755 });
+        this.onCreate(next);
         cur = next;
         continue;
       }
@@ -95,7 +105,7 @@ export class RootResolver {
         if (++hops > MAX_SYMLINK_HOPS) {
           throw new SlipwayError('LAYER', `too many levels of symbolic links resolving ${member}`);
         }
-        const target = await readlink(next);
+        const target = readlinkSync(next);
         if (target.startsWith('/')) {
           if (this.policy === 'reject') {
             // Read literally, an absolute target is a host path; only one inside the root is acceptable.
@@ -115,6 +125,7 @@ export class RootResolver {
         `cannot extract ${member}: ${next.slice(this.root.length + 1)} is not a directory`,
       );
     }
+    this.resolved.set(key, cur);
     return cur;
   }
 
@@ -122,7 +133,7 @@ export class RootResolver {
    * True when `abs` (a path this apply produced) still reaches its object through real directories
    * only — later members may have swapped a parent for a symlink, and deferred work must not follow it.
    */
-  async stillInside(abs: string, verified: Map<string, boolean>): Promise<boolean> {
+  stillInside(abs: string, verified: Map<string, boolean>): boolean {
     if (!this.inside(abs) || abs === this.root) return abs === this.root;
     const rel = abs.slice(this.root.length + 1).split('/');
     let cur = this.root;
@@ -130,11 +141,7 @@ export class RootResolver {
       cur = `${cur}/${rel[i]}`;
       let ok = verified.get(cur);
       if (ok === undefined) {
-        try {
-          ok = (await lstat(cur)).isDirectory();
-        } catch {
-          ok = false;
-        }
+        ok = lstatSync(cur, { throwIfNoEntry: false })?.isDirectory() ?? false;
         verified.set(cur, ok);
       }
       if (!ok) return false;

@@ -113,6 +113,29 @@ describe('hostile layers', () => {
     assert.deepEqual(outsideListing(), ['a', 'secret']);
   });
 
+  test('a directory members were written into, then swapped for a link out, is not written through', async () => {
+    // The first member resolves (and remembers) d; the swap must make the apply look again.
+    const tar = makeTar([
+      { name: 'd', type: 'dir' },
+      { name: 'd/first', body: 'inside' },
+      { name: 'd', type: 'symlink', link: outside },
+      { name: 'd/secret', body: 'pwned' },
+    ]);
+    await assertEscapeRejected(tar, /d\/secret/);
+  });
+
+  test('the same, relative and under the scoped policy: the write lands inside the root', async () => {
+    const tar = makeTar([
+      { name: 'x/d', type: 'dir' },
+      { name: 'x/d/first', body: 'inside' },
+      { name: 'x/d', type: 'symlink', link: '../../../..' },
+      { name: 'x/d/secret', body: 'scoped' },
+    ]);
+    await apply(tar, 'scoped');
+    assert.equal(readFileSync(join(root, 'secret'), 'utf8'), 'scoped');
+    assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 'keep');
+  });
+
   test('a final-component symlink is replaced by the file, not written through', async () => {
     const tar = makeTar([
       { name: 'f', type: 'symlink', link: join(outside, 'secret') },
