@@ -73,10 +73,6 @@ interface Deferred {
   xattrs: { path: string; xattrs: XattrMap }[];
 }
 
-function errno(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
 function runTool(cmd: string, args: string[], pkg: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });

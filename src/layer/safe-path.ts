@@ -37,10 +37,6 @@ export function memberComponents(name: string): string[] {
   return parts;
 }
 
-function errno(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
 export class RootResolver {
   /**
    * Parent paths already resolved in this apply (member components joined by `/` → real dir).
