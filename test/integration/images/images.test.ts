@@ -433,6 +433,23 @@ test('save: Docker 25+ archive members; skopeo and podman read it; load round tr
   }
 });
 
+test('save -o: a missing or unwritable directory is a sentence, checked before the images', async () => {
+  const root = tempDir('images-saveout');
+  await putImage(root, 'app:1', [BASE], recent());
+  let r = slipway(root, ['save', '-o', '/nonexistent/dir/x.tar', 'nosuch']);
+  assert.deepEqual(
+    [r.status, r.stdout, r.stderr],
+    [1, '', 'failed to save image: invalid output path: directory "/nonexistent/dir" does not exist\n'],
+  );
+  r = slipway(root, ['save', '-o', '/proc/x.tar', 'app:1']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^open \/proc\/\.x\.tar\.\d+\.tmp: no such file or directory\n$/);
+  const dir = tempDir('images-saveout-dir');
+  r = slipway(root, ['save', '-o', join(dir, 'x.tar'), 'nosuch']);
+  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: No such image: nosuch:latest\n']);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
 test('load errors: missing file, digest mismatch', async () => {
   const root = tempDir('images-loaderr');
   let r = slipway(root, ['load', '-i', '/nonexistent.tar']);
