@@ -22,7 +22,7 @@ export async function runImages(
     .option('--no-trunc', "Don't truncate output")
     .option('-q, --quiet', 'Only show image IDs');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const [repo] = requireArgs(cmd, verb, 1, 'at most');
+  const [repo] = requireArgs(cmd, 1, 'at most');
   const o = cmd.opts<{
     all?: boolean;
     digests?: boolean;

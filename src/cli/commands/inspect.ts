@@ -19,13 +19,21 @@ export async function runInspect(
   verb = 'inspect',
   kind: InspectKind = 'any',
 ): Promise<number> {
-  const cmd = dockerCommand(verb, '[OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on objects')
+  const cmd = (
+    kind === 'image'
+      ? dockerCommand(
+          verb,
+          '[OPTIONS] IMAGE [IMAGE...]',
+          'Display detailed information on one or more images',
+        )
+      : dockerCommand(verb, '[OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on objects')
+  )
     .argument('[names...]')
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('-s, --size', 'Display total file sizes')
     .option('--type <type>', 'Only inspect objects of the given type');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const names = requireArgs(cmd, verb, 1, 'at least');
+  const names = requireArgs(cmd, 1, 'at least');
   const o = cmd.opts<{ format?: string; type?: string }>();
   let lookup = kind;
   if (o.type !== undefined) {

@@ -4,11 +4,13 @@ import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 /** `ps` / `container ls`: `verb` only changes the usage text. */
 export function psRunner(verb: string): CommandRunner {
   return async (args, ctx) => {
     const cmd = dockerCommand(verb, '[OPTIONS]', 'List containers')
+      .allowExcessArguments(true)
       .option('-a, --all', 'Show all containers (default shows just running)')
       .option('-q, --quiet', 'Only display container IDs')
       .option('--no-trunc', "Don't truncate output")
@@ -19,9 +21,7 @@ export function psRunner(verb: string): CommandRunner {
       .option('-s, --size', 'Display total file sizes');
     if (parseFlags(cmd, args) === 'help') return 0;
     if (cmd.args.length > 0) {
-      throw new SlipwayError('USAGE', `"slipway ${verb}" accepts no arguments.`, {
-        hint: `See 'slipway ${verb} --help'.`,
-      });
+      throw new ArgCountError(cmd, 'accepts no arguments');
     }
     const o = cmd.opts<{
       all?: boolean;

@@ -22,7 +22,7 @@ export async function runSave(
     .option('--format <format>', 'Archive format: docker (docker-archive with OCI layout, default) or oci')
     .option('--platform <platform>', 'Save only the given platform variant');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const images = requireArgs(cmd, verb, 1, 'at least');
+  const images = requireArgs(cmd, 1, 'at least');
   const o = cmd.opts<{ output?: string; format?: string }>();
   const fmt = o.format ?? 'docker';
   if (fmt !== 'docker' && fmt !== 'oci' && fmt !== 'docker-archive' && fmt !== 'oci-archive') {

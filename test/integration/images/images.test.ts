@@ -176,6 +176,48 @@ test('rmi: conflicts, -f, missing names, Deleted lines, gc keeps shared and buil
   assert.equal(ok(root, ['rmi', 'other']), `Untagged: other:latest\nDeleted: ${b.id}\n`);
 });
 
+test('usage errors: pflag and cobra words, 125 for a bad flag, 1 for a wrong argument count', () => {
+  const root = tempDir('images-usage');
+  const cases: Array<[string[], number, string]> = [
+    [['images', '--foo'], 125, "unknown flag: --foo\nSee 'slipway images --help'.\n"],
+    [['image', 'ls', '--foo=1'], 125, "unknown flag: --foo\nSee 'slipway image ls --help'.\n"],
+    [['images', '-z'], 125, "unknown shorthand flag: 'z' in -z\nSee 'slipway images --help'.\n"],
+    [['images', '-f'], 125, "flag needs an argument: 'f' in -f\nSee 'slipway images --help'.\n"],
+    [['images', '--filter'], 125, "flag needs an argument: --filter\nSee 'slipway images --help'.\n"],
+    [['rmi', '--forc', 'x'], 125, "unknown flag: --forc\nSee 'slipway rmi --help'.\n"],
+    [
+      ['tag', 'a'],
+      1,
+      '"slipway tag" requires exactly 2 arguments.\nSee \'slipway tag --help\'.\n\n' +
+        'Usage:  slipway tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\n' +
+        'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n',
+    ],
+    [
+      ['image', 'prune', 'x'],
+      1,
+      '"slipway image prune" accepts no arguments.\nSee \'slipway image prune --help\'.\n\n' +
+        'Usage:  slipway image prune [OPTIONS]\n\nRemove unused images\n',
+    ],
+    [
+      ['image', 'inspect'],
+      1,
+      '"slipway image inspect" requires at least 1 argument.\nSee \'slipway image inspect --help\'.\n\n' +
+        'Usage:  slipway image inspect [OPTIONS] IMAGE [IMAGE...]\n\n' +
+        'Display detailed information on one or more images\n',
+    ],
+    [['port', 'a', 'b', 'c'], 1, '"slipway port" requires at least 1 and at most 2 arguments.\n'],
+    [['ps', 'a'], 1, '"slipway ps" accepts no arguments.\n'],
+    [['stop'], 1, '"slipway stop" requires at least 1 argument.\n'],
+    [['nosuchverb'], 1, "slipway: 'nosuchverb' is not a slipway command.\nSee 'slipway --help'\n"],
+  ];
+  for (const [args, status, stderr] of cases) {
+    const r = slipway(root, args);
+    assert.equal(r.status, status, args.join(' '));
+    assert.ok(r.stderr.startsWith(stderr), `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+  }
+});
+
 test('tag validates names like Docker', async () => {
   const root = tempDir('images-tag');
   await putImage(root, 'app', [BASE], recent());
@@ -194,8 +236,8 @@ test('tag validates names like Docker', async () => {
     'Error parsing reference: "a::b" is not a valid repository/tag: invalid reference format\n',
   );
   r = slipway(root, ['tag', 'app']);
-  assert.equal(r.status, 125);
-  assert.match(r.stderr, /"slipway tag" requires exactly 2 arguments/);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^"slipway tag" requires exactly 2 arguments\.\n/);
   ok(root, ['image', 'tag', 'app', 'localhost:5000/team/app:1.0']);
   assert.equal(
     ok(root, ['images', '--format', '{{.Repository}} {{.Tag}}', 'localhost:5000/*/*']),
