@@ -68,7 +68,8 @@ export function imageInspect(img: ImageRecord): ImageInspect {
     RepoTags: tags,
     RepoDigests: digests,
     Parent: '',
-    Comment: cfg.comment ?? '',
+    // moby falls back to the newest history entry's comment (`Imported from …`, `buildkit.dockerfile.v0`).
+    Comment: cfg.comment || (cfg.history?.at(-1)?.comment ?? ''),
     Created: cfg.created ?? '',
     DockerVersion: '',
     Author: cfg.author ?? '',

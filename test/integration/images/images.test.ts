@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -590,6 +590,24 @@ test('image import delegates to the import command', async () => {
     ArgsEscaped?: boolean;
   };
   assert.deepEqual([config.Env, config.Cmd, config.ArgsEscaped], [['A=1'], ['python3'], undefined]);
+  // Docker's inspect shows the last history comment when the config has none.
+  assert.equal(
+    ok(root, ['image', 'inspect', '--format', '{{.Comment}}', 'imported:2']),
+    `Imported from ${join(dir, 'rootfs.tar')}\n`,
+  );
+});
+
+test('import sizes a layer as Docker does: file bytes plus each symlink target length', async () => {
+  const root = tempDir('images-import-size');
+  const src = join(tempDir('images-import-size-src'), 'rootfs');
+  mkdirSync(join(src, 'bin'), { recursive: true });
+  writeFileSync(join(src, 'bin/busybox'), 'x'.repeat(1000));
+  symlinkSync('busybox', join(src, 'bin/sh'));
+  symlinkSync('/bin/busybox', join(src, 'bin/ls'));
+  const tarFile = join(src, '..', 'rootfs.tar');
+  execFileSync('tar', ['-C', src, '-cf', tarFile, '.']);
+  ok(root, ['import', tarFile, 'sized:1']);
+  assert.equal(ok(root, ['image', 'inspect', '--format', '{{.Size}}', 'sized:1']), `${1000 + 7 + 12}\n`);
 });
 
 test('import refuses a truncated tarball or one with a path out of its root, and stores nothing', async () => {
