@@ -31,7 +31,7 @@ export async function runImages(
     trunc: boolean;
     quiet?: boolean;
   }>();
-  const filters = parseFilterFlags(o.filter);
+  const filters = parseFilterFlags(o.filter, verb);
   if (repo !== undefined) filters.set('reference', [...(filters.get('reference') ?? []), repo]);
   return withDockerErrors(ctx, async () => {
     const store = await Store.open(ctx.root);

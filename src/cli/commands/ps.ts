@@ -2,6 +2,9 @@ import { listContainers } from '../../containers/lifecycle.js';
 import { renderPs } from '../../containers/list.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
+import { withDockerErrors } from '../../images/cli-support.js';
+import { parseFilterFlags } from '../../images/filters.js';
+import { TemplateError } from '../../images/format.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
 import { ArgCountError } from '../usage-error.js';
@@ -40,18 +43,28 @@ export function psRunner(verb: string): CommandRunner {
         throw new SlipwayError('USAGE', `invalid argument "${o.last}" for "-n, --last" flag`);
       if (last === -1) last = undefined;
     }
+    parseFilterFlags(o.filter, verb);
     const cs = new ContainerStore(ctx.root);
     const records = await listContainers(cs);
-    ctx.out(
-      renderPs(records, {
+    let text: string;
+    try {
+      text = renderPs(records, {
         all: o.all === true,
         quiet: o.quiet === true,
         noTrunc: !o.trunc,
         filters: o.filter,
         ...(o.format !== undefined ? { format: o.format } : {}),
         ...(last !== undefined ? { last } : {}),
-      }),
-    );
+      });
+    } catch (e) {
+      // docker/cli's ps words template errors apart from images' "template parsing error".
+      if (e instanceof TemplateError) {
+        ctx.err(`failed to ${e.phase} template: ${e.goMessage}\n`);
+        return 1;
+      }
+      return withDockerErrors(ctx, () => Promise.reject(e));
+    }
+    ctx.out(text);
     return 0;
   };
 }

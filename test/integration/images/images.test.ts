@@ -208,6 +208,14 @@ test('usage errors: pflag and cobra words, 125 for a bad flag, 1 for a wrong arg
     [['port', 'a', 'b', 'c'], 1, '"slipway port" requires at least 1 and at most 2 arguments.\n'],
     [['ps', 'a'], 1, '"slipway ps" accepts no arguments.\n'],
     [['stop'], 1, '"slipway stop" requires at least 1 argument.\n'],
+    [
+      ['ps', '-f', 'foo'],
+      125,
+      'invalid argument "foo" for "-f, --filter" flag: bad format of filter (expected name=value)\n' +
+        "See 'slipway ps --help'.\n",
+    ],
+    [['ps', '-f', 'bogus=1'], 1, "Error response from daemon: Invalid filter 'bogus'\n"],
+    [['ps', '--format', '{{.ID'], 1, 'failed to parse template: template: :1: unclosed action\n'],
     [['nosuchverb'], 1, "slipway: 'nosuchverb' is not a slipway command.\nSee 'slipway --help'\n"],
   ];
   for (const [args, status, stderr] of cases) {
