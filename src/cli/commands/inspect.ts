@@ -57,11 +57,12 @@ export async function runInspect(
   if (lookup !== 'image') extraInspectLookups.push((name) => inspectContainer(ctx.root, name));
   const store = await Store.open(ctx.root);
   const { objects, errors } = await inspectObjects(store, names, lookup);
-  try {
-    ctx.out(tmpl ? inspectTemplate(tmpl, objects) : inspectJson(objects));
-  } catch (e) {
-    errors.push(`template: ${(e as Error).message.replace(/^template: /, '')}`);
-  }
+  if (tmpl) {
+    const r = inspectTemplate(tmpl, objects);
+    ctx.out(r.out);
+    // docker/cli reports template failures before the names it could not find.
+    errors.unshift(...r.errors);
+  } else ctx.out(inspectJson(objects));
   if (errors.length === 0) return 0;
   ctx.err(`${errors.join('\n')}\n`);
   return 1;

@@ -376,6 +376,20 @@ test('inspect: Docker shape, --format, unknown names', async () => {
   assert.equal(r.status, 1);
   assert.equal((JSON.parse(r.stdout) as unknown[]).length, 1);
   assert.equal(r.stderr, 'Error response from daemon: No such image: nosuch:latest\n');
+  // A key neither the typed nor the raw JSON form has fails that object only, as docker/cli's
+  // TemplateInspector does; nothing printed at all still prints one empty line.
+  r = slipway(root, ['inspect', '-f', '{{.Nope}}', 'python-docker', 'nosuch']);
+  assert.deepEqual(
+    [r.status, r.stdout, r.stderr],
+    [
+      1,
+      '\n',
+      'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n' +
+        'Error: No such object: nosuch\n',
+    ],
+  );
+  r = slipway(root, ['inspect', '-f', '{{.Config.Labels.x}}', 'python-docker']);
+  assert.deepEqual([r.status, r.stdout], [0, '<no value>\n']);
 });
 
 const skopeo = hasCommand('skopeo');
