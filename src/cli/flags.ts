@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { SlipwayError } from '../errors.js';
+import { ArgCountError } from './usage-error.js';
 
 /**
  * A commander Command set up the way Docker parses flags: errors become one-line usage errors,
@@ -28,9 +29,34 @@ export function parseFlags(cmd: Command, args: string[]): 'help' | 'ok' {
   } catch (e) {
     const err = e as { code?: string; message?: string };
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return 'help';
-    const message = (err.message ?? String(e)).replace(/^error: /, '');
+    // cobra.NoArgs' sentence for a command that takes no arguments (`ps x`, `image prune x`).
+    if (err.code === 'commander.excessArguments' && cmd.registeredArguments.length === 0) {
+      throw new ArgCountError(cmd, 'accepts no arguments');
+    }
+    const message = pflagMessage((err.message ?? String(e)).replace(/^error: /, ''), args);
     throw new SlipwayError('USAGE', message, { hint: `See 'slipway ${cmd.name()} --help'.` });
   }
+}
+
+/** Commander's parse-error sentence in the words of spf13/pflag, which users see from docker. */
+export function pflagMessage(message: string, args: readonly string[]): string {
+  // pflag suggests nothing; commander's "(Did you mean --force?)" line goes.
+  const first = message.split('\n')[0]!;
+  const unknown = /^unknown option '(-[^']*)'/.exec(first);
+  if (unknown) {
+    const flag = unknown[1]!;
+    if (flag.startsWith('--')) return `unknown flag: ${flag.split('=')[0]}`;
+    return `unknown shorthand flag: '${flag[1]}' in ${flag}`;
+  }
+  const missing = /^option '(?:-(\w), )?--([\w-]+)[^']*' argument missing/.exec(first);
+  if (missing) {
+    const [, short, long] = missing;
+    if (short !== undefined && args.at(-1) === `-${short}`) {
+      return `flag needs an argument: '${short}' in -${short}`;
+    }
+    return `flag needs an argument: --${long}`;
+  }
+  return first;
 }
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

@@ -1,5 +1,6 @@
 import { SlipwayError } from '../errors.js';
 import { type CliContext, type CommandRunner, defaultRoot } from './context.js';
+import { dockerUsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
 type Loader = () => Promise<{ run: CommandRunner }>;
@@ -129,9 +130,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = Object.hasOwn(commands, verb) ? commands[verb] : undefined;
   if (!load) {
-    throw new SlipwayError('USAGE', `'${verb}' is not a slipway command.`, {
-      hint: "see 'slipway --help'",
-    });
+    // docker's own words and status for an unknown verb (cli/cobra.go).
+    ctx.err(`slipway: '${verb}' is not a slipway command.\nSee 'slipway --help'\n`);
+    return 1;
   }
   const mod = await load();
   return mod.run(argv.slice(i + 1), ctx);
@@ -141,6 +142,11 @@ let debugEnabled = process.env.SLIPWAY_DEBUG === '1';
 
 function reportFailure(e: unknown): number {
   if (e instanceof SlipwayError) {
+    const usage = dockerUsageError(e);
+    if (usage) {
+      process.stderr.write(usage.text);
+      return usage.status;
+    }
     if (e.detail) process.stderr.write(`${e.detail}\n`);
     process.stderr.write(`ERROR: ${e.format()}\n`);
     if (debugEnabled && e.stack) process.stderr.write(`${e.stack}\n`);

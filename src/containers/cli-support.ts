@@ -1,4 +1,5 @@
 import type { CliContext } from '../cli/context.js';
+import { ArgCountError, type UsageSource } from '../cli/usage-error.js';
 import { SlipwayError } from '../errors.js';
 import { containerRuntime, refresh } from './lifecycle.js';
 import { followLog } from './logs.js';
@@ -36,15 +37,9 @@ export async function forEachContainer(
   return failed ? 1 : 0;
 }
 
-export function requireArgs(verb: string, args: readonly unknown[], min: number): void {
-  if (args.length < min) {
-    throw new SlipwayError(
-      'USAGE',
-      `"slipway ${verb}" requires at least ${min} argument${min === 1 ? '' : 's'}.`,
-      {
-        hint: `See 'slipway ${verb} --help'.`,
-      },
-    );
+export function requireArgs(cmd: UsageSource & { args: readonly string[] }, min: number): void {
+  if (cmd.args.length < min) {
+    throw new ArgCountError(cmd, `requires at least ${min} argument${min === 1 ? '' : 's'}`);
   }
 }
 

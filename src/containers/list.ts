@@ -1,4 +1,5 @@
 import { SlipwayError } from '../errors.js';
+import { InvalidFilterError } from '../images/filters.js';
 import { renderFormat } from '../images/format.js';
 import { goStruct, htmlEscapedJson } from '../images/gotemplate.js';
 import { goTimeString, humanDuration } from '../images/humanize.js';
@@ -75,7 +76,7 @@ export function containerRow(rec: ContainerRecord, opts: RowOptions): object {
         State: rec.state.status,
         Status: statusText(rec, now),
       },
-      'ContainerContext',
+      '*formatter.ContainerContext',
     ),
   );
 }
@@ -157,9 +158,10 @@ export function renderPs(records: readonly ContainerRecord[], opts: PsOptions): 
     if (eq === -1) throw new SlipwayError('USAGE', `bad format of filter (expected name=value)`);
     const key = f.slice(0, eq).toLowerCase();
     const value = f.slice(eq + 1);
-    if (!FILTER_KEYS.has(key)) throw new SlipwayError('USAGE', `invalid filter '${key}'`);
+    // The daemon rejects these, so Docker prints them as its response and exits 1.
+    if (!FILTER_KEYS.has(key)) throw new InvalidFilterError(`Invalid filter '${key}'`);
     if (key === 'status' && !STATUSES.has(value)) {
-      throw new SlipwayError('USAGE', `invalid filter 'status=${value}'`);
+      throw new InvalidFilterError(`Invalid filter 'status=${value}'`);
     }
     filters.set(key, [...(filters.get(key) ?? []), value]);
   }

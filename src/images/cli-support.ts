@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ArgCountError } from '../cli/usage-error.js';
 import { SlipwayError } from '../errors.js';
 import { InvalidFilterError } from './filters.js';
 import { TemplateError } from './format.js';
@@ -8,24 +9,11 @@ export interface ErrorSink {
   err: (text: string) => void;
 }
 
-/** docker/cli's argument-count checks, with its wording (verb: `images`, `image ls`, …). */
-export function requireArgs(
-  cmd: Command,
-  verb: string,
-  n: number,
-  kind: 'exactly' | 'at least' | 'at most',
-): string[] {
+/** docker/cli's argument-count checks, with its wording (the command's name: `images`, `image ls`, …). */
+export function requireArgs(cmd: Command, n: number, kind: 'exactly' | 'at least' | 'at most'): string[] {
   const got = cmd.args.length;
   const ok = kind === 'exactly' ? got === n : kind === 'at least' ? got >= n : got <= n;
-  if (!ok) {
-    throw new SlipwayError(
-      'USAGE',
-      `"slipway ${verb}" requires ${kind} ${n} argument${n === 1 ? '' : 's'}.`,
-      {
-        hint: `See 'slipway ${verb} --help'.`,
-      },
-    );
-  }
+  if (!ok) throw new ArgCountError(cmd, `requires ${kind} ${n} argument${n === 1 ? '' : 's'}`);
   return cmd.args;
 }
 

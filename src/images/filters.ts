@@ -3,15 +3,19 @@ import { SlipwayError } from '../errors.js';
 /** `--filter key=value` values grouped by key, as docker/cli's filters.Args holds them. */
 export type FilterArgs = Map<string, string[]>;
 
-/** docker/cli's filter flag parsing: `name=value`, name lowercased, both sides trimmed. */
-export function parseFilterFlags(values: readonly string[]): FilterArgs {
+/**
+ * docker/cli's filter flag parsing: `name=value`, name lowercased, both sides trimmed. A malformed
+ * value is a flag error of command `verb` (`images`, `ps`, …), as pflag reports it.
+ */
+export function parseFilterFlags(values: readonly string[], verb: string, flag = '-f, --filter'): FilterArgs {
   const out: FilterArgs = new Map();
   for (const raw of values) {
     const eq = raw.indexOf('=');
     if (eq < 0) {
       throw new SlipwayError(
         'USAGE',
-        `invalid argument "${raw}" for "-f, --filter" flag: bad format of filter (expected name=value)`,
+        `invalid argument "${raw}" for "${flag}" flag: bad format of filter (expected name=value)`,
+        { hint: `See 'slipway ${verb} --help'.` },
       );
     }
     const name = raw.slice(0, eq).trim().toLowerCase();

@@ -18,8 +18,15 @@ export interface FormatInput {
 
 /** Docker prefixes template errors so; the CLI exits 1 with this line. */
 export class TemplateError extends SlipwayError {
-  constructor(message: string) {
+  /** `docker ps` words the two phases apart: "failed to parse template" / "failed to execute template". */
+  readonly phase: 'parse' | 'execute';
+  /** Go's own message (`template: :1: unclosed action`), without Docker's prefix. */
+  readonly goMessage: string;
+
+  constructor(message: string, phase: 'parse' | 'execute' = 'parse') {
     super('USAGE', `template parsing error: ${message}`);
+    this.phase = phase;
+    this.goMessage = message;
   }
 }
 
@@ -48,7 +55,7 @@ export function renderFormat(input: FormatInput): string {
     try {
       body += `${tmpl.execute(row)}\n`;
     } catch (e) {
-      throw new TemplateError((e as Error).message);
+      throw new TemplateError((e as Error).message, 'execute');
     }
   }
   if (!header) return body;
@@ -56,7 +63,7 @@ export function renderFormat(input: FormatInput): string {
   try {
     head = header.execute({ ...input.headers });
   } catch (e) {
-    throw new TemplateError((e as Error).message);
+    throw new TemplateError((e as Error).message, 'execute');
   }
   return tabwrite(`${head}\n${body}`);
 }

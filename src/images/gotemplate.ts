@@ -273,7 +273,8 @@ class ActionParser {
           k: 'field',
           base: 'dot',
           chain: t.v === '.' ? [] : t.v.slice(1).split('.'),
-          pos: t.pos,
+          // Go's parser folds `.A.B.C` into one field node placed at its second segment (`.B`).
+          pos: t.pos + Math.max(0, t.v.indexOf('.', 1)),
           text: t.v,
         };
       case 'var': {
@@ -386,11 +387,22 @@ export class GoTemplate {
     }
   }
 
-  /** Run against `data`; `rootType` names the data's Go type in "can't evaluate field" errors. */
-  execute(data: unknown): string {
+  /** Go's `Option("missingkey=error")` for the current execution: a missing map key fails it. */
+  private missingKeyIsError = false;
+
+  /**
+   * Run against `data`. `missingKey: 'error'` is Go's `missingkey=error`, which docker inspect's
+   * fallback onto the raw JSON uses: `{{.Foo}}` fails instead of printing `<no value>`.
+   */
+  execute(data: unknown, opts: { missingKey?: 'error' } = {}): string {
     const out: string[] = [];
     const vars: Array<Map<string, unknown>> = [new Map([['$', data]])];
-    this.runList(this.nodes, data, vars, out);
+    this.missingKeyIsError = opts.missingKey === 'error';
+    try {
+      this.runList(this.nodes, data, vars, out);
+    } finally {
+      this.missingKeyIsError = false;
+    }
     return out.join('');
   }
 
@@ -525,6 +537,12 @@ export class GoTemplate {
   private walk(start: unknown, chain: string[], pos: number, text: string): unknown {
     let v = start;
     for (const name of chain) {
+      // Indexing a nil map is no error in Go: the key is just missing.
+      if (v instanceof GoNil && v.kind === 'map') {
+        if (this.missingKeyIsError) throw this.execErr(pos, text, `map has no entry for key "${name}"`);
+        v = undefined;
+        continue;
+      }
       if (v instanceof GoNil || v === null) {
         throw this.execErr(
           pos,
@@ -542,8 +560,12 @@ export class GoTemplate {
           throw this.execErr(pos, text, `can't evaluate field ${name} in type ${structName}`);
         const f = obj[name];
         v = typeof f === 'function' ? (f as () => unknown).call(obj) : f;
+      } else if (Object.hasOwn(obj, name)) {
+        v = obj[name];
+      } else if (this.missingKeyIsError) {
+        throw this.execErr(pos, text, `map has no entry for key "${name}"`);
       } else {
-        v = Object.hasOwn(obj, name) ? obj[name] : undefined;
+        v = undefined;
       }
     }
     return v;

@@ -157,7 +157,7 @@ async function recompress(
   return { digest: `sha256:${blob.digest('hex')}`, diffId: `sha256:${diff.digest('hex')}`, size, fileBytes };
 }
 
-/** Checks every member's path; returns the bytes of its regular files (Docker's size of a layer). */
+/** Checks every member's path; returns the bytes of its files and symlinks (Docker's size of a layer). */
 async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<number> {
   let fileBytes = 0;
   for await (const member of readTar(chunks)) {
@@ -169,6 +169,8 @@ async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<number> {
     }
     const t = member.header.typeflag;
     if (t === TYPEFLAG.file || t === TYPEFLAG.contiguous || t === 0) fileBytes += member.header.size;
+    // Docker's layer size is an lstat walk of the extracted layer: a symlink counts its target's length.
+    else if (t === TYPEFLAG.symlink) fileBytes += Buffer.byteLength(member.header.linkname);
   }
   return fileBytes;
 }

@@ -68,7 +68,8 @@ export function imageInspect(img: ImageRecord): ImageInspect {
     RepoTags: tags,
     RepoDigests: digests,
     Parent: '',
-    Comment: cfg.comment ?? '',
+    // moby falls back to the newest history entry's comment (`Imported from …`, `buildkit.dockerfile.v0`).
+    Comment: cfg.comment || (cfg.history?.at(-1)?.comment ?? ''),
     Created: cfg.created ?? '',
     DockerVersion: '',
     Author: cfg.author ?? '',
@@ -175,16 +176,27 @@ export function inspectJson(objects: readonly object[]): string {
  * docker's TemplateInspector: the template runs on the typed object; when that fails (unknown field), it
  * runs again on the raw JSON decoded into maps, where unknown keys print `<no value>`.
  */
-export function inspectTemplate(tmpl: GoTemplate, objects: readonly object[]): string {
+/**
+ * docker/cli's TemplateInspector: each object runs against its typed form, then against its raw JSON
+ * with `missingkey=error`; an object failing both adds an error and no output line. When no object
+ * printed anything, the output is one empty line (the inspector's Flush of an empty buffer).
+ */
+export function inspectTemplate(
+  tmpl: GoTemplate,
+  objects: readonly object[],
+): { out: string; errors: string[] } {
   let out = '';
+  const errors: string[] = [];
   for (const o of objects) {
-    let text: string;
     try {
-      text = tmpl.execute(o);
+      out += `${tmpl.execute(o)}\n`;
     } catch {
-      text = tmpl.execute(JSON.parse(goJson(o)) as unknown);
+      try {
+        out += `${tmpl.execute(JSON.parse(goJson(o)) as unknown, { missingKey: 'error' })}\n`;
+      } catch (e) {
+        errors.push(`template parsing error: ${(e as Error).message}`);
+      }
     }
-    out += `${text}\n`;
   }
-  return out;
+  return { out: out === '' ? '\n' : out, errors };
 }

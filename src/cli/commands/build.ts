@@ -10,6 +10,7 @@ import { createRenderer, isProgressMode } from '../../progress/index.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, keyValues, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand('build', '[OPTIONS] PATH', 'Build an image from a Dockerfile')
@@ -68,9 +69,7 @@ export const run: CommandRunner = async (args, ctx) => {
   }>();
   const path = cmd.args[0];
   if (path === undefined) {
-    throw new SlipwayError('USAGE', '"slipway build" requires exactly 1 argument.', {
-      hint: "See 'slipway build --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires exactly 1 argument');
   }
   if (/^(https?|git):\/\//.test(path) || path.startsWith('git@')) {
     throw new SlipwayError(

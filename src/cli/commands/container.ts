@@ -9,6 +9,7 @@ import { GoTemplate } from '../../images/gotemplate.js';
 import { humanSize } from '../../images/humanize.js';
 import type { CliContext, CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 import { psRunner } from './ps.js';
 import { parseRunArgs, runFailure } from './run.js';
 
@@ -168,9 +169,7 @@ async function inspect(args: string[], ctx: CliContext): Promise<number> {
     .option('-s, --size', 'Display total file sizes');
   if (parseFlags(cmd, args) === 'help') return 0;
   if (cmd.args.length === 0) {
-    throw new SlipwayError('USAGE', '"slipway container inspect" requires at least 1 argument.', {
-      hint: "See 'slipway container inspect --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires at least 1 argument');
   }
   const o = cmd.opts<{ format?: string }>();
   const cs = new ContainerStore(ctx.root);

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { refuseTerminalInput } from '../../containers/pty.js';
 import { ExecStartError, execInContainer } from '../../containers/exec.js';
 import { expandEnvFlag, parseEnvFile } from '../../containers/options.js';
+import { refuseTerminalInput } from '../../containers/pty.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -27,9 +28,7 @@ export const run: CommandRunner = async (args, ctx) => {
   if (parseFlags(cmd, args) === 'help') return 0;
   const [ref, command = []] = cmd.processedArgs as [string | undefined, string[] | undefined];
   if (ref === undefined || command.length === 0) {
-    throw new SlipwayError('USAGE', '"slipway exec" requires at least 2 arguments.', {
-      hint: "See 'slipway exec --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires at least 2 arguments');
   }
   const o = cmd.opts<{
     detach?: boolean;

@@ -35,7 +35,7 @@ export async function runHistory(
     .option('-q, --quiet', 'Only show image IDs')
     .option('--platform <platform>', 'Show history for the given platform');
   if (parseFlags(cmd, rest) === 'help') return 0;
-  const [image] = requireArgs(cmd, verb, 1, 'exactly') as [string];
+  const [image] = requireArgs(cmd, 1, 'exactly') as [string];
   const o = cmd.opts<{ format?: string; trunc: boolean; quiet?: boolean }>();
   return withDockerErrors(ctx, async () => {
     const store = await Store.open(ctx.root);

@@ -62,7 +62,7 @@ async function runPrune(args: string[], ctx: Parameters<CommandRunner>[1]): Prom
     import('../../images/humanize.js'),
     import('../../images/cli-support.js'),
   ]);
-  const filters = parseFilterFlags(o.filter);
+  const filters = parseFilterFlags(o.filter, 'image prune', '--filter');
   const warning = o.all
     ? 'WARNING! This will remove all images without at least one container associated to them.'
     : 'WARNING! This will remove all dangling images.';

@@ -22,7 +22,7 @@ export async function runImages(
     .option('--no-trunc', "Don't truncate output")
     .option('-q, --quiet', 'Only show image IDs');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const [repo] = requireArgs(cmd, verb, 1, 'at most');
+  const [repo] = requireArgs(cmd, 1, 'at most');
   const o = cmd.opts<{
     all?: boolean;
     digests?: boolean;
@@ -31,7 +31,7 @@ export async function runImages(
     trunc: boolean;
     quiet?: boolean;
   }>();
-  const filters = parseFilterFlags(o.filter);
+  const filters = parseFilterFlags(o.filter, verb);
   if (repo !== undefined) filters.set('reference', [...(filters.get('reference') ?? []), repo]);
   return withDockerErrors(ctx, async () => {
     const store = await Store.open(ctx.root);

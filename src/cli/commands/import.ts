@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { importRootfs } from '../../images/import.js';
 import { SlipwayError } from '../../errors.js';
+import { importRootfs } from '../../images/import.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -19,9 +20,7 @@ export const run: CommandRunner = async (args, ctx) => {
   if (parseFlags(cmd, args) === 'help') return 0;
   const [source, reference] = cmd.args;
   if (source === undefined) {
-    throw new SlipwayError('USAGE', '"slipway import" requires at least 1 argument.', {
-      hint: "See 'slipway import --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires at least 1 argument');
   }
   if (/^https?:\/\//.test(source))
     throw new SlipwayError('UNSUPPORTED', 'import from a URL is not supported yet');

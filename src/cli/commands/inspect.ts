@@ -19,13 +19,21 @@ export async function runInspect(
   verb = 'inspect',
   kind: InspectKind = 'any',
 ): Promise<number> {
-  const cmd = dockerCommand(verb, '[OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on objects')
+  const cmd = (
+    kind === 'image'
+      ? dockerCommand(
+          verb,
+          '[OPTIONS] IMAGE [IMAGE...]',
+          'Display detailed information on one or more images',
+        )
+      : dockerCommand(verb, '[OPTIONS] NAME|ID [NAME|ID...]', 'Return low-level information on objects')
+  )
     .argument('[names...]')
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('-s, --size', 'Display total file sizes')
     .option('--type <type>', 'Only inspect objects of the given type');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const names = requireArgs(cmd, verb, 1, 'at least');
+  const names = requireArgs(cmd, 1, 'at least');
   const o = cmd.opts<{ format?: string; type?: string }>();
   let lookup = kind;
   if (o.type !== undefined) {
@@ -49,11 +57,12 @@ export async function runInspect(
   if (lookup !== 'image') extraInspectLookups.push((name) => inspectContainer(ctx.root, name));
   const store = await Store.open(ctx.root);
   const { objects, errors } = await inspectObjects(store, names, lookup);
-  try {
-    ctx.out(tmpl ? inspectTemplate(tmpl, objects) : inspectJson(objects));
-  } catch (e) {
-    errors.push(`template: ${(e as Error).message.replace(/^template: /, '')}`);
-  }
+  if (tmpl) {
+    const r = inspectTemplate(tmpl, objects);
+    ctx.out(r.out);
+    // docker/cli reports template failures before the names it could not find.
+    errors.unshift(...r.errors);
+  } else ctx.out(inspectJson(objects));
   if (errors.length === 0) return 0;
   ctx.err(`${errors.join('\n')}\n`);
   return 1;

@@ -14,7 +14,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .argument('[containers...]')
     .option('-s, --signal <signal>', 'Signal to send to the container', 'KILL');
   if (parseFlags(cmd, args) === 'help') return 0;
-  requireArgs('kill', cmd.args, 1);
+  requireArgs(cmd, 1);
   const o = cmd.opts<{ signal: string }>();
   signalNumber(o.signal);
   const cs = new ContainerStore(ctx.root);

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { SlipwayError } from '../../errors.js';
 import { withDockerErrors } from '../../images/cli-support.js';
 import { loadArchive } from '../../images/load.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export async function runLoad(
   args: string[],
@@ -14,12 +14,11 @@ export async function runLoad(
   const cmd = dockerCommand(verb, '[OPTIONS]', 'Load an image from a tar archive or STDIN')
     .option('-i, --input <file>', 'Read from tar archive file, instead of STDIN')
     .option('-q, --quiet', 'Suppress the load output')
-    .option('--platform <platform>', 'Load only the given platform variant');
+    .option('--platform <platform>', 'Load only the given platform variant')
+    .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
   if (cmd.args.length > 0) {
-    throw new SlipwayError('USAGE', `"slipway ${verb}" accepts no arguments.`, {
-      hint: `See 'slipway ${verb} --help'.`,
-    });
+    throw new ArgCountError(cmd, 'accepts no arguments');
   }
   const o = cmd.opts<{ input?: string }>();
   if (o.input === undefined && process.stdin.isTTY) {

@@ -6,6 +6,7 @@ import { CredentialStore, credentialKey } from '../../registry/credentials.js';
 import { checkCredentials, login } from '../../registry/login.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -21,9 +22,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
   if (cmd.args.length > 1) {
-    throw new SlipwayError('USAGE', '"slipway login" requires at most 1 argument.', {
-      hint: "See 'slipway login --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires at most 1 argument');
   }
   const server = cmd.args[0];
   const o = cmd.opts<{

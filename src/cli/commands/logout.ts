@@ -1,8 +1,8 @@
-import { SlipwayError } from '../../errors.js';
 import { credentialKey } from '../../registry/credentials.js';
 import { logout } from '../../registry/login.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -14,9 +14,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
   if (cmd.args.length > 1) {
-    throw new SlipwayError('USAGE', '"slipway logout" requires at most 1 argument.', {
-      hint: "See 'slipway logout --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires at most 1 argument');
   }
   const server = cmd.args[0];
   ctx.out(`Removing login credentials for ${credentialKey(server)}\n`);

@@ -5,6 +5,7 @@ import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand('logs', '[OPTIONS] CONTAINER', 'Fetch the logs of a container')
@@ -18,9 +19,7 @@ export const run: CommandRunner = async (args, ctx) => {
   if (parseFlags(cmd, args) === 'help') return 0;
   const ref = cmd.args[0];
   if (ref === undefined || cmd.args.length > 1) {
-    throw new SlipwayError('USAGE', '"slipway logs" requires exactly 1 argument.', {
-      hint: "See 'slipway logs --help'.",
-    });
+    throw new ArgCountError(cmd, 'requires exactly 1 argument');
   }
   const o = cmd.opts<{
     follow?: boolean;

@@ -3,6 +3,7 @@ import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -11,13 +12,12 @@ export const run: CommandRunner = async (args, ctx) => {
     'List port mappings or a specific mapping for the container',
   )
     .argument('[container]')
-    .argument('[port]');
+    .argument('[port]')
+    .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
   const [ref, portArg] = cmd.args;
-  if (ref === undefined) {
-    throw new SlipwayError('USAGE', '"slipway port" requires at least 1 argument.', {
-      hint: "See 'slipway port --help'.",
-    });
+  if (ref === undefined || cmd.args.length > 2) {
+    throw new ArgCountError(cmd, 'requires at least 1 and at most 2 arguments');
   }
   const cs = new ContainerStore(ctx.root);
   let rec: Awaited<ReturnType<typeof resolveContainer>>;

@@ -2,13 +2,18 @@ import { listContainers } from '../../containers/lifecycle.js';
 import { renderPs } from '../../containers/list.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
+import { withDockerErrors } from '../../images/cli-support.js';
+import { parseFilterFlags } from '../../images/filters.js';
+import { TemplateError } from '../../images/format.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 /** `ps` / `container ls`: `verb` only changes the usage text. */
 export function psRunner(verb: string): CommandRunner {
   return async (args, ctx) => {
     const cmd = dockerCommand(verb, '[OPTIONS]', 'List containers')
+      .allowExcessArguments(true)
       .option('-a, --all', 'Show all containers (default shows just running)')
       .option('-q, --quiet', 'Only display container IDs')
       .option('--no-trunc', "Don't truncate output")
@@ -19,9 +24,7 @@ export function psRunner(verb: string): CommandRunner {
       .option('-s, --size', 'Display total file sizes');
     if (parseFlags(cmd, args) === 'help') return 0;
     if (cmd.args.length > 0) {
-      throw new SlipwayError('USAGE', `"slipway ${verb}" accepts no arguments.`, {
-        hint: `See 'slipway ${verb} --help'.`,
-      });
+      throw new ArgCountError(cmd, 'accepts no arguments');
     }
     const o = cmd.opts<{
       all?: boolean;
@@ -40,18 +43,28 @@ export function psRunner(verb: string): CommandRunner {
         throw new SlipwayError('USAGE', `invalid argument "${o.last}" for "-n, --last" flag`);
       if (last === -1) last = undefined;
     }
+    parseFilterFlags(o.filter, verb);
     const cs = new ContainerStore(ctx.root);
     const records = await listContainers(cs);
-    ctx.out(
-      renderPs(records, {
+    let text: string;
+    try {
+      text = renderPs(records, {
         all: o.all === true,
         quiet: o.quiet === true,
         noTrunc: !o.trunc,
         filters: o.filter,
         ...(o.format !== undefined ? { format: o.format } : {}),
         ...(last !== undefined ? { last } : {}),
-      }),
-    );
+      });
+    } catch (e) {
+      // docker/cli's ps words template errors apart from images' "template parsing error".
+      if (e instanceof TemplateError) {
+        ctx.err(`failed to ${e.phase} template: ${e.goMessage}\n`);
+        return 1;
+      }
+      return withDockerErrors(ctx, () => Promise.reject(e));
+    }
+    ctx.out(text);
     return 0;
   };
 }

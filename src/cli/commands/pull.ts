@@ -16,7 +16,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('--tls-verify [bool]', 'Require HTTPS and verify certificates (default true)')
     .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
-  const [name] = requireArgs(cmd, 'pull', 1, 'exactly') as [string];
+  const [name] = requireArgs(cmd, 1, 'exactly') as [string];
   const o = cmd.opts<{
     allTags?: boolean;
     platform?: string;

@@ -12,7 +12,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
     .option('-l, --link', 'Remove the specified link');
   if (parseFlags(cmd, args) === 'help') return 0;
-  requireArgs('rm', cmd.args, 1);
+  requireArgs(cmd, 1);
   const o = cmd.opts<{ force?: boolean; volumes?: boolean; link?: boolean }>();
   if (o.link) throw new SlipwayError('UNSUPPORTED', 'rm --link is not supported');
   const cs = new ContainerStore(ctx.root);

@@ -16,7 +16,7 @@ export async function runRmi(
     .option('-f, --force', 'Force removal of the image')
     .option('--no-prune', 'Do not delete untagged parents');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const images = requireArgs(cmd, verb, 1, 'at least');
+  const images = requireArgs(cmd, 1, 'at least');
   const force = cmd.opts<{ force?: boolean }>().force === true;
   imageUsers.check = (imageId) => containerImageUsers(ctx.root, imageId);
   const store = await openStoreForRemoval(ctx.root);

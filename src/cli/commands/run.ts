@@ -5,6 +5,7 @@ import { StartError, takeSupervisor } from '../../containers/supervisor-launch.j
 import { SlipwayError } from '../../errors.js';
 import type { CliContext, CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { ArgCountError } from '../usage-error.js';
 
 /** The `run`/`create` flag set; flags stop at the image name (everything after is the command). */
 export function runCommand(verb: 'run' | 'create') {
@@ -90,9 +91,7 @@ export function parseRunArgs(
   const o = cmd.opts<RawFlags>();
   const [image, command = []] = cmd.processedArgs as [string | undefined, string[] | undefined];
   if (image === undefined) {
-    throw new SlipwayError('USAGE', `"slipway ${verb}" requires at least 1 argument.`, {
-      hint: `See 'slipway ${verb} --help'.`,
-    });
+    throw new ArgCountError(cmd, 'requires at least 1 argument');
   }
   if (o.restart !== 'no')
     throw new SlipwayError('UNSUPPORTED', `--restart ${o.restart} is not supported yet`);

@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SlipwayError } from '../../errors.js';
 import { requireArgs, withDockerErrors } from '../../images/cli-support.js';
@@ -23,7 +22,7 @@ export async function runSave(
     .option('--format <format>', 'Archive format: docker (docker-archive with OCI layout, default) or oci')
     .option('--platform <platform>', 'Save only the given platform variant');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const images = requireArgs(cmd, verb, 1, 'at least');
+  const images = requireArgs(cmd, 1, 'at least');
   const o = cmd.opts<{ output?: string; format?: string }>();
   const fmt = o.format ?? 'docker';
   if (fmt !== 'docker' && fmt !== 'oci' && fmt !== 'docker-archive' && fmt !== 'oci-archive') {
@@ -34,6 +33,18 @@ export async function runSave(
     ctx.err('cowardly refusing to save to a terminal. Use the -o flag or redirect\n');
     return 1;
   }
+  if (o.output !== undefined) {
+    // docker/cli's ValidateOutputPath runs before the daemon is asked about any image.
+    const dir = dirname(o.output);
+    const dirExists = await stat(dir).then(
+      () => true,
+      () => false,
+    );
+    if (!dirExists) {
+      ctx.err(`failed to save image: invalid output path: directory "${dir}" does not exist\n`);
+      return 1;
+    }
+  }
   return withDockerErrors(ctx, async () => {
     const store = await Store.open(ctx.root);
     try {
@@ -43,10 +54,21 @@ export async function runSave(
       }
       // Like docker/cli's CopyToFile: a temp file beside the target, renamed when complete.
       const tmp = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.tmp`);
+      // Opened before saving starts, so a directory we cannot write to is an error here rather
+      // than an unhandled 'error' event on a stream nobody listens to yet.
+      let file: Awaited<ReturnType<typeof open>>;
       try {
-        await saveImages(store, images, createWriteStream(tmp), format);
+        file = await open(tmp, 'w');
+      } catch (e) {
+        ctx.err(`${goFileError(e as NodeJS.ErrnoException)}\n`);
+        return 1;
+      }
+      const stream = file.createWriteStream();
+      try {
+        await saveImages(store, images, stream, format);
         await rename(tmp, o.output);
       } catch (e) {
+        stream.destroy();
         await rm(tmp, { force: true });
         throw e;
       }
@@ -55,6 +77,18 @@ export async function runSave(
       await store.close();
     }
   });
+}
+
+/** Go's *PathError text (`open /x: permission denied`) for a Node file-system error. */
+function goFileError(e: NodeJS.ErrnoException): string {
+  const text: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory',
+    ENOTDIR: 'not a directory',
+    EROFS: 'read-only file system',
+  };
+  return `${e.syscall ?? 'open'} ${e.path ?? ''}: ${(e.code && text[e.code]) ?? e.message}`;
 }
 
 export const run: CommandRunner = (args, ctx) => runSave(args, ctx);

@@ -16,7 +16,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
     .option('-i, --interactive', "Attach container's STDIN");
   if (parseFlags(cmd, args) === 'help') return 0;
-  requireArgs('start', cmd.args, 1);
+  requireArgs(cmd, 1);
   const o = cmd.opts<{ attach?: boolean; interactive?: boolean }>();
   const attach = o.attach === true || o.interactive === true;
   if (attach && cmd.args.length > 1) {

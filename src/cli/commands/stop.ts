@@ -33,7 +33,7 @@ export function stopRunner(
       .option('-t, --timeout <seconds>', 'Seconds to wait before killing the container')
       .option('-s, --signal <signal>', 'Signal to send to the container');
     if (parseFlags(cmd, args) === 'help') return 0;
-    requireArgs(verb, cmd.args, 1);
+    requireArgs(cmd, 1);
     const o = cmd.opts<{ timeout?: string; signal?: string }>();
     const timeout = parseTimeout(o.timeout);
     const cs = new ContainerStore(ctx.root);

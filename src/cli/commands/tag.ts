@@ -19,7 +19,7 @@ export async function runTag(
     .argument('[target]')
     .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
-  const [source, target] = requireArgs(cmd, verb, 2, 'exactly') as [string, string];
+  const [source, target] = requireArgs(cmd, 2, 'exactly') as [string, string];
   // docker/cli validates the target before asking the daemon about the source.
   try {
     parseReference(target);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -176,6 +176,56 @@ test('rmi: conflicts, -f, missing names, Deleted lines, gc keeps shared and buil
   assert.equal(ok(root, ['rmi', 'other']), `Untagged: other:latest\nDeleted: ${b.id}\n`);
 });
 
+test('usage errors: pflag and cobra words, 125 for a bad flag, 1 for a wrong argument count', () => {
+  const root = tempDir('images-usage');
+  const cases: Array<[string[], number, string]> = [
+    [['images', '--foo'], 125, "unknown flag: --foo\nSee 'slipway images --help'.\n"],
+    [['image', 'ls', '--foo=1'], 125, "unknown flag: --foo\nSee 'slipway image ls --help'.\n"],
+    [['images', '-z'], 125, "unknown shorthand flag: 'z' in -z\nSee 'slipway images --help'.\n"],
+    [['images', '-f'], 125, "flag needs an argument: 'f' in -f\nSee 'slipway images --help'.\n"],
+    [['images', '--filter'], 125, "flag needs an argument: --filter\nSee 'slipway images --help'.\n"],
+    [['rmi', '--forc', 'x'], 125, "unknown flag: --forc\nSee 'slipway rmi --help'.\n"],
+    [
+      ['tag', 'a'],
+      1,
+      '"slipway tag" requires exactly 2 arguments.\nSee \'slipway tag --help\'.\n\n' +
+        'Usage:  slipway tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\n' +
+        'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n',
+    ],
+    [
+      ['image', 'prune', 'x'],
+      1,
+      '"slipway image prune" accepts no arguments.\nSee \'slipway image prune --help\'.\n\n' +
+        'Usage:  slipway image prune [OPTIONS]\n\nRemove unused images\n',
+    ],
+    [
+      ['image', 'inspect'],
+      1,
+      '"slipway image inspect" requires at least 1 argument.\nSee \'slipway image inspect --help\'.\n\n' +
+        'Usage:  slipway image inspect [OPTIONS] IMAGE [IMAGE...]\n\n' +
+        'Display detailed information on one or more images\n',
+    ],
+    [['port', 'a', 'b', 'c'], 1, '"slipway port" requires at least 1 and at most 2 arguments.\n'],
+    [['ps', 'a'], 1, '"slipway ps" accepts no arguments.\n'],
+    [['stop'], 1, '"slipway stop" requires at least 1 argument.\n'],
+    [
+      ['ps', '-f', 'foo'],
+      125,
+      'invalid argument "foo" for "-f, --filter" flag: bad format of filter (expected name=value)\n' +
+        "See 'slipway ps --help'.\n",
+    ],
+    [['ps', '-f', 'bogus=1'], 1, "Error response from daemon: Invalid filter 'bogus'\n"],
+    [['ps', '--format', '{{.ID'], 1, 'failed to parse template: template: :1: unclosed action\n'],
+    [['nosuchverb'], 1, "slipway: 'nosuchverb' is not a slipway command.\nSee 'slipway --help'\n"],
+  ];
+  for (const [args, status, stderr] of cases) {
+    const r = slipway(root, args);
+    assert.equal(r.status, status, args.join(' '));
+    assert.ok(r.stderr.startsWith(stderr), `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+  }
+});
+
 test('tag validates names like Docker', async () => {
   const root = tempDir('images-tag');
   await putImage(root, 'app', [BASE], recent());
@@ -194,8 +244,8 @@ test('tag validates names like Docker', async () => {
     'Error parsing reference: "a::b" is not a valid repository/tag: invalid reference format\n',
   );
   r = slipway(root, ['tag', 'app']);
-  assert.equal(r.status, 125);
-  assert.match(r.stderr, /"slipway tag" requires exactly 2 arguments/);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^"slipway tag" requires exactly 2 arguments\.\n/);
   ok(root, ['image', 'tag', 'app', 'localhost:5000/team/app:1.0']);
   assert.equal(
     ok(root, ['images', '--format', '{{.Repository}} {{.Tag}}', 'localhost:5000/*/*']),
@@ -326,6 +376,20 @@ test('inspect: Docker shape, --format, unknown names', async () => {
   assert.equal(r.status, 1);
   assert.equal((JSON.parse(r.stdout) as unknown[]).length, 1);
   assert.equal(r.stderr, 'Error response from daemon: No such image: nosuch:latest\n');
+  // A key neither the typed nor the raw JSON form has fails that object only, as docker/cli's
+  // TemplateInspector does; nothing printed at all still prints one empty line.
+  r = slipway(root, ['inspect', '-f', '{{.Nope}}', 'python-docker', 'nosuch']);
+  assert.deepEqual(
+    [r.status, r.stdout, r.stderr],
+    [
+      1,
+      '\n',
+      'template parsing error: template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"\n' +
+        'Error: No such object: nosuch\n',
+    ],
+  );
+  r = slipway(root, ['inspect', '-f', '{{.Config.Labels.x}}', 'python-docker']);
+  assert.deepEqual([r.status, r.stdout], [0, '<no value>\n']);
 });
 
 const skopeo = hasCommand('skopeo');
@@ -433,6 +497,23 @@ test('save: Docker 25+ archive members; skopeo and podman read it; load round tr
   }
 });
 
+test('save -o: a missing or unwritable directory is a sentence, checked before the images', async () => {
+  const root = tempDir('images-saveout');
+  await putImage(root, 'app:1', [BASE], recent());
+  let r = slipway(root, ['save', '-o', '/nonexistent/dir/x.tar', 'nosuch']);
+  assert.deepEqual(
+    [r.status, r.stdout, r.stderr],
+    [1, '', 'failed to save image: invalid output path: directory "/nonexistent/dir" does not exist\n'],
+  );
+  r = slipway(root, ['save', '-o', '/proc/x.tar', 'app:1']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^open \/proc\/\.x\.tar\.\d+\.tmp: no such file or directory\n$/);
+  const dir = tempDir('images-saveout-dir');
+  r = slipway(root, ['save', '-o', join(dir, 'x.tar'), 'nosuch']);
+  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: No such image: nosuch:latest\n']);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
 test('load errors: missing file, digest mismatch', async () => {
   const root = tempDir('images-loaderr');
   let r = slipway(root, ['load', '-i', '/nonexistent.tar']);
@@ -531,6 +612,24 @@ test('image import delegates to the import command', async () => {
     ArgsEscaped?: boolean;
   };
   assert.deepEqual([config.Env, config.Cmd, config.ArgsEscaped], [['A=1'], ['python3'], undefined]);
+  // Docker's inspect shows the last history comment when the config has none.
+  assert.equal(
+    ok(root, ['image', 'inspect', '--format', '{{.Comment}}', 'imported:2']),
+    `Imported from ${join(dir, 'rootfs.tar')}\n`,
+  );
+});
+
+test('import sizes a layer as Docker does: file bytes plus each symlink target length', async () => {
+  const root = tempDir('images-import-size');
+  const src = join(tempDir('images-import-size-src'), 'rootfs');
+  mkdirSync(join(src, 'bin'), { recursive: true });
+  writeFileSync(join(src, 'bin/busybox'), 'x'.repeat(1000));
+  symlinkSync('busybox', join(src, 'bin/sh'));
+  symlinkSync('/bin/busybox', join(src, 'bin/ls'));
+  const tarFile = join(src, '..', 'rootfs.tar');
+  execFileSync('tar', ['-C', src, '-cf', tarFile, '.']);
+  ok(root, ['import', tarFile, 'sized:1']);
+  assert.equal(ok(root, ['image', 'inspect', '--format', '{{.Size}}', 'sized:1']), `${1000 + 7 + 12}\n`);
 });
 
 test('import refuses a truncated tarball or one with a path out of its root, and stores nothing', async () => {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ellipsis, renderPs, statusText } from '../../../src/containers/list.js';
 import { followLog, JsonLogWriter, type LogEntry } from '../../../src/containers/logs.js';
 import { formatPorts } from '../../../src/containers/ports.js';
+import { TemplateError } from '../../../src/images/format.js';
 import { type ContainerRecord, initialState } from '../../../src/containers/record.js';
 
 function record(over: Partial<ContainerRecord['state']> = {}): ContainerRecord {
@@ -87,6 +88,29 @@ describe('ps formatting', () => {
     assert.equal(
       renderPs([record()], { all: false, quiet: true, noTrunc: false, filters: ['status=created'] }),
       'aaaaaaaaaaaa\n',
+    );
+  });
+
+  it("rejects unknown filters as the daemon does, and tells a template's execution error from its parsing", () => {
+    const opts = { all: true, quiet: false, noTrunc: false };
+    assert.throws(() => renderPs([], { ...opts, filters: ['bogus=1'] }), {
+      name: 'SlipwayError',
+      message: "Invalid filter 'bogus'",
+    });
+    assert.throws(() => renderPs([], { ...opts, filters: ['status=foo'] }), {
+      message: "Invalid filter 'status=foo'",
+    });
+    assert.throws(
+      () => renderPs([record()], { ...opts, filters: [], format: '{{.Foo}}' }),
+      (e: unknown) =>
+        e instanceof TemplateError &&
+        e.phase === 'execute' &&
+        e.goMessage ===
+          'template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext',
+    );
+    assert.throws(
+      () => renderPs([record()], { ...opts, filters: [], format: '{{.ID' }),
+      (e: unknown) => e instanceof TemplateError && e.phase === 'parse',
     );
   });
 });

@@ -84,6 +84,24 @@ test('struct contexts reject unknown fields with Go’s message', () => {
   );
 });
 
+test("missingkey=error fails on a missing map key; a nil map's keys are just missing", () => {
+  const data = { Config: { Labels: nilMap, Env: ['A=1'] } };
+  assert.equal(run('{{.Config.Labels.x}}|{{.Config.Nope}}', data), '<no value>|<no value>');
+  const strict = (src: string) => GoTemplate.parse(src).execute(data, { missingKey: 'error' });
+  assert.equal(strict('{{.Config.Env}}'), '[A=1]');
+  for (const [src, message] of [
+    ['{{.Nope}}', 'template: :1:2: executing "" at <.Nope>: map has no entry for key "Nope"'],
+    // Go places a field chain at its second segment.
+    ['{{.Config.Nope}}', 'template: :1:9: executing "" at <.Config.Nope>: map has no entry for key "Nope"'],
+    [
+      '{{.Config.Labels.x}}',
+      'template: :1:9: executing "" at <.Config.Labels.x>: map has no entry for key "x"',
+    ],
+  ] as const) {
+    assert.throws(() => strict(src), { message });
+  }
+});
+
 test('parse errors', () => {
   assert.throws(() => GoTemplate.parse('{{.ID'), /unclosed action/);
   assert.throws(() => GoTemplate.parse('{{nofunc .ID}}'), /function "nofunc" not defined/);
