@@ -11,6 +11,7 @@ export function dockerCommand(name: string, usage: string, description: string):
     .usage(usage)
     .description(description)
     .helpOption('-h, --help', 'Print usage')
+    .configureHelp({ formatHelp: (c) => dockerHelp(c) })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
@@ -19,6 +20,66 @@ export function dockerCommand(name: string, usage: string, description: string):
     });
   cmd.showSuggestionAfterError(true);
   return cmd;
+}
+
+const HELP_WIDTH = 80;
+
+/** pflag's word for what a flag takes (`--filter filter`, `--tag list`, `--format string`). */
+function flagType(o: Option): string {
+  if (Array.isArray(o.defaultValue)) return o.long === '--filter' ? 'filter' : 'list';
+  const placeholder = /<([^>]+)>/.exec(o.flags)?.[1];
+  if (placeholder === 'filter' || placeholder === 'mount') return placeholder;
+  if (placeholder === 'seconds' || o.long === '--last') return 'int';
+  return 'string';
+}
+
+/** pflag's `(default …)`: strings quoted, and nothing for an empty list, false or no default. */
+function flagDefault(o: Option): string {
+  const d: unknown = o.defaultValue;
+  if (d === undefined || d === false || d === '' || (Array.isArray(d) && d.length === 0)) return '';
+  return ` (default ${typeof d === 'string' ? JSON.stringify(d) : String(d)})`;
+}
+
+/** `text` in lines of at most `width` columns, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * `--help` as docker/cli prints it: `Usage:  slipway <verb> …`, the description, then the flags in
+ * pflag's columns (long names aligned, sorted, with their type word), without a line for --help.
+ */
+export function dockerHelp(cmd: Command): string {
+  const flags = cmd.options
+    .filter((o) => o.long !== '--help' && !o.hidden)
+    .sort((a, b) => (a.long ?? '').localeCompare(b.long ?? ''))
+    .map((o) => {
+      const takes = o.required || o.optional ? ` ${flagType(o)}` : '';
+      return {
+        left: `  ${o.short ? `${o.short}, ` : '    '}${o.long}${takes}`,
+        text: `${o.description}${flagDefault(o)}`,
+      };
+    });
+  let out = `\nUsage:  slipway ${cmd.name()} ${cmd.usage()}\n\n${cmd.description()}\n`;
+  if (flags.length > 0) {
+    const column = Math.max(...flags.map((f) => f.left.length)) + 3;
+    out += '\nOptions:\n';
+    for (const f of flags) {
+      const [first, ...rest] = wrap(f.text, Math.max(HELP_WIDTH - column, 20));
+      out += `${f.left.padEnd(column)}${first}\n`;
+      for (const line of rest) out += `${' '.repeat(column)}${line}\n`;
+    }
+  }
+  return out;
 }
 
 /** Runs commander and turns its parse errors into SlipwayError('USAGE'), Docker style. */
