@@ -273,10 +273,10 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     writeTree(ctx, {
       Dockerfile: [
         'FROM busybox',
-        'WORKDIR /app',
+        'WORKDIR /relmount',
         'RUN --mount=type=cache,target=cache --mount=type=bind,source=requirements.txt,target=requirements.txt \\',
-        '    cat /app/requirements.txt > /copied && echo kept >> /app/cache/log',
-        'RUN --mount=type=cache,target=cache cat /app/cache/log > /cache-seen',
+        '    cat /relmount/requirements.txt > /copied && echo kept >> /relmount/cache/log',
+        'RUN --mount=type=cache,target=cache cat /relmount/cache/log > /cache-seen',
         '',
       ].join('\n'),
       'requirements.txt': 'flask\n',
@@ -287,8 +287,8 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       encoding: 'utf8',
     });
     assert.equal(files.stdout, 'flask\nkept\n');
-    // The mount points runc made in /app are not part of any layer.
-    const stubs = spawnSync('sh', ['-c', `ls -d ${root}/snapshots/*/app/* 2>/dev/null | wc -l`], {
+    // The mount points runc made in the WORKDIR are not part of any layer.
+    const stubs = spawnSync('sh', ['-c', `ls -d ${root}/snapshots/*/relmount/* 2>/dev/null | wc -l`], {
       encoding: 'utf8',
     });
     assert.equal(stubs.stdout.trim(), '0');
