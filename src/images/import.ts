@@ -14,7 +14,7 @@ import { SlipwayError } from '../errors.js';
 import type { ContainerConfig, ImageConfig } from '../image/types.js';
 import { compressor, decompressor, detectCompression } from '../layer/compress.js';
 import { layerMediaType } from '../layer/media-types.js';
-import { TYPEFLAG } from '../layer/tar-header.js';
+import { importedBytes } from '../layer/content-size.js';
 import { readTar } from '../layer/tar-reader.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
@@ -167,10 +167,7 @@ async function checkRootfsTar(chunks: AsyncIterable<Buffer>): Promise<number> {
         `import: the tarball holds a path that leaves its root: ${JSON.stringify(member.header.name)}`,
       );
     }
-    const t = member.header.typeflag;
-    if (t === TYPEFLAG.file || t === TYPEFLAG.contiguous || t === 0) fileBytes += member.header.size;
-    // Docker's layer size is an lstat walk of the extracted layer: a symlink counts its target's length.
-    else if (t === TYPEFLAG.symlink) fileBytes += Buffer.byteLength(member.header.linkname);
+    fileBytes += importedBytes(member.header);
   }
   return fileBytes;
 }

@@ -5,12 +5,15 @@ import { digestHex } from '../image/digest.js';
 import { layerCompression } from '../image/media-types.js';
 import type { Descriptor } from '../image/types.js';
 import { decompressor } from '../layer/compress.js';
+import { regularFileBytes } from '../layer/content-size.js';
+import { readTar } from '../layer/tar-reader.js';
+import type { Compression } from '../layer/types.js';
 import type { Store } from '../store/store.js';
 
 /**
- * Uncompressed (tar) size of each layer blob, Docker's per-layer SIZE. The store only records the sum per
- * image, so sizes are measured by streaming the blob through its decompressor once and cached by blob
- * digest under `<root>/meta/layer-sizes/` (content addressed: a cached value never goes stale).
+ * Each layer's Docker SIZE (its regular files' bytes, see layer/content-size.ts). The store only records the sum per
+ * image, so sizes are measured by reading the blob's tar once and cached by blob digest under
+ * `<root>/meta/layer-file-bytes/` (content addressed: a cached value never goes stale).
  */
 export async function layerSizes(
   store: Store,
@@ -25,12 +28,11 @@ export async function layerSizes(
 }
 
 function cacheFile(store: Store, digest: string): string {
-  return join(store.root, 'meta', 'layer-sizes', digestHex(digest));
+  return join(store.root, 'meta', 'layer-file-bytes', digestHex(digest));
 }
 
 export async function layerSize(store: Store, layer: Descriptor): Promise<number> {
   const compression = layerCompression(layer.mediaType);
-  if (compression === 'none') return layer.size;
   const file = cacheFile(store, layer.digest);
   const cached = Number(await readFile(file, 'utf8').catch(() => ''));
   if (Number.isInteger(cached) && cached > 0) return cached;
@@ -40,18 +42,22 @@ export async function layerSize(store: Store, layer: Descriptor): Promise<number
   } catch {
     return layer.size; // unreadable or foreign codec: the compressed size is the best we can say
   }
-  await mkdir(join(store.root, 'meta', 'layer-sizes'), { recursive: true });
+  await mkdir(join(store.root, 'meta', 'layer-file-bytes'), { recursive: true });
   await writeFile(file, String(size)).catch(() => {});
   return size;
 }
 
-async function measure(path: string, compression: 'gzip' | 'zstd'): Promise<number> {
-  const codec = decompressor(compression);
+async function measure(path: string, compression: Compression): Promise<number> {
   const input = createReadStream(path);
+  let n = 0;
+  if (compression === 'none') {
+    for await (const member of readTar(input)) n += regularFileBytes(member.header);
+    return n;
+  }
+  const codec = decompressor(compression);
   input.on('error', (e) => codec.stream.destroy(e));
   input.pipe(codec.stream);
-  let n = 0;
-  for await (const chunk of codec.stream) n += (chunk as Buffer).length;
+  for await (const member of readTar(codec.stream)) n += regularFileBytes(member.header);
   await codec.done;
   return n;
 }

@@ -52,7 +52,8 @@ async function putImage(
     const info = await store.writeBlob(gz);
     layers.push({ mediaType: MediaType.ociLayerGzip, digest: info.digest, size: info.size });
     diffIds.push(sha256Digest(raw));
-    sizes.push(raw.length);
+    // Docker's SIZE of a layer is its files' bytes, not its tar's length.
+    sizes.push(Object.values(f).reduce((n, c) => n + Buffer.byteLength(c), 0));
   }
   const history: HistoryEntry[] = [
     {
