@@ -8,6 +8,7 @@ import { SlipwayError } from '../../errors.js';
 import { GoTemplate } from '../../images/gotemplate.js';
 import { humanSize } from '../../images/humanize.js';
 import type { CliContext, CommandRunner } from '../context.js';
+import { groupFallback } from '../group.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
 import { ArgCountError } from '../usage-error.js';
 import { psRunner } from './ps.js';
@@ -26,6 +27,22 @@ const VERBS: Record<string, Loader> = {
   exec: () => import('./exec.js'),
   port: () => import('./port.js'),
 };
+
+/** docker container's subcommands slipway lacks: asking for one is answered "not supported yet". */
+const DOCKER_ONLY = [
+  'attach',
+  'commit',
+  'cp',
+  'diff',
+  'export',
+  'pause',
+  'rename',
+  'stats',
+  'top',
+  'unpause',
+  'update',
+  'wait',
+];
 
 const USAGE = `Usage:  slipway container COMMAND
 
@@ -51,19 +68,13 @@ Run 'slipway container COMMAND --help' for more information on a command.
 
 export const run: CommandRunner = async (args, ctx) => {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    ctx.out(USAGE);
-    return 0;
-  }
   if (sub === 'ls' || sub === 'ps' || sub === 'list') return psRunner('container ls')(rest, ctx);
   if (sub === 'prune') return prune(rest, ctx);
   if (sub === 'inspect') return inspect(rest, ctx);
   if (sub === 'create') return create(rest, ctx);
-  const load = Object.hasOwn(VERBS, sub) ? VERBS[sub] : undefined;
+  const load = sub !== undefined && Object.hasOwn(VERBS, sub) ? VERBS[sub] : undefined;
   if (!load) {
-    throw new SlipwayError('USAGE', `unknown command "${sub}" for "slipway container"`, {
-      hint: "See 'slipway container --help'.",
-    });
+    return groupFallback('container', USAGE, sub, DOCKER_ONLY, ctx);
   }
   return (await load()).run(rest, ctx);
 };

@@ -1,6 +1,6 @@
-import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { groupFallback } from '../group.js';
 
 const USAGE = `Usage:  slipway image COMMAND
 
@@ -14,6 +14,8 @@ Commands:
   load        Load an image from a tar archive or STDIN
   ls          List images
   prune       Remove unused images
+  pull        Download an image from a registry
+  push        Upload an image to a registry
   rm          Remove one or more images
   save        Save one or more images to a tar archive (streamed to STDOUT by default)
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -91,11 +93,6 @@ async function runPrune(args: string[], ctx: Parameters<CommandRunner>[1]): Prom
 export const run: CommandRunner = async (args, ctx) => {
   const [sub, ...rest] = args;
   switch (sub) {
-    case undefined:
-    case '-h':
-    case '--help':
-      ctx.out(USAGE);
-      return 0;
     case 'ls':
     case 'list':
       return (await import('./images.js')).runImages(rest, ctx, 'image ls');
@@ -118,9 +115,11 @@ export const run: CommandRunner = async (args, ctx) => {
       return (await import('./import.js')).run(rest, ctx);
     case 'build':
       return (await import('./build.js')).run(rest, ctx);
+    case 'pull':
+      return (await import('./pull.js')).run(rest, ctx);
+    case 'push':
+      return (await import('./push.js')).run(rest, ctx);
     default:
-      throw new SlipwayError('USAGE', `'slipway image ${sub}' is not a slipway command.`, {
-        hint: "See 'slipway image --help'",
-      });
+      return groupFallback('image', USAGE, sub, [], ctx);
   }
 };

@@ -1,5 +1,6 @@
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
+import { groupFallback } from '../group.js';
 import { dockerCommand, parseFlags } from '../flags.js';
 
 const USAGE = `Usage:  slipway system COMMAND
@@ -37,15 +38,6 @@ async function runDf(args: string[], ctx: Parameters<CommandRunner>[1]): Promise
 
 export const run: CommandRunner = async (args, ctx) => {
   const [sub, ...rest] = args;
-  switch (sub) {
-    case undefined:
-    case '-h':
-    case '--help':
-      ctx.out(USAGE);
-      return 0;
-    case 'df':
-      return runDf(rest, ctx);
-    default:
-      throw new SlipwayError('UNSUPPORTED', `'slipway system ${sub}' is not supported yet`);
-  }
+  if (sub === 'df') return runDf(rest, ctx);
+  return groupFallback('system', USAGE, sub, ['events', 'info', 'prune'], ctx);
 };

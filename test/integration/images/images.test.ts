@@ -218,6 +218,10 @@ test('usage errors: pflag and cobra words, 125 for a bad flag, 1 for a wrong arg
     [['ps', '-f', 'bogus=1'], 1, "Error response from daemon: Invalid filter 'bogus'\n"],
     [['ps', '--format', '{{.ID'], 1, 'failed to parse template: template: :1: unclosed action\n'],
     [['nosuchverb'], 1, "slipway: 'nosuchverb' is not a slipway command.\nSee 'slipway --help'\n"],
+    // A management command's help goes to stderr for an unknown subcommand, as cobra does for docker.
+    [['image', 'nosuch'], 1, '\nUsage:  slipway image COMMAND\n\nManage images\n'],
+    [['container', 'nosuch'], 1, '\nUsage:  slipway container COMMAND\n\nManage containers\n'],
+    [['container', 'wait', 'x'], 1, "ERROR: 'slipway container wait' is not supported yet\n"],
   ];
   for (const [args, status, stderr] of cases) {
     const r = slipway(root, args);
