@@ -291,11 +291,20 @@ export class Store {
     };
     this.metaCache.set(descriptor.digest, meta);
     this.configCache.set(configDesc.digest, config);
-    await this.updateIndex(async (idx) => {
-      if (!idx.manifests.some((d) => d.digest === descriptor.digest))
-        idx.manifests.push(danglingEntry(descriptor, meta));
-      for (const name of names) await this.applyTag(idx, name, descriptor.digest);
-    });
+    // A no-op rebuild names what its names already point at: the index in hand says so without the
+    // lock and a read, parse and serialization of index.json (a large store's is half a megabyte).
+    const current = await this.refresh();
+    const recorded = current.manifests.some((d) => d.digest === descriptor.digest);
+    const named = names.every((n) =>
+      current.manifests.some((d) => d.digest === descriptor.digest && refName(d) === n),
+    );
+    if (!recorded || !named) {
+      await this.updateIndex(async (idx) => {
+        if (!idx.manifests.some((d) => d.digest === descriptor.digest))
+          idx.manifests.push(danglingEntry(descriptor, meta));
+        for (const name of names) await this.applyTag(idx, name, descriptor.digest);
+      });
+    }
     return {
       manifestDigest: descriptor.digest,
       configDigest: configDesc.digest,
