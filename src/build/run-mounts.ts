@@ -29,7 +29,7 @@ export interface MountContext {
 export interface PreparedMounts {
   mounts: ExtraMount[];
   env: string[];
-  files: Array<{ path: string; content: Buffer; mode: number }>;
+  files: Array<{ path: string; content: Buffer; mode: number; uid: number; gid: number }>;
   release(): Promise<void>;
 }
 
@@ -144,7 +144,8 @@ export async function prepareRunMounts(
           break;
         }
         case 'secret': {
-          const id = m.id || posix.basename(m.target);
+          // BuildKit's dispatchSecret: `source=` names the secret as `id=` does (the parser refuses both).
+          const id = m.id || m.source || posix.basename(m.target);
           const secret = ctx.secrets.get(id);
           if (!secret) {
             if (m.required)
@@ -159,7 +160,13 @@ export async function prepareRunMounts(
               : await readFile(secret.src!);
           if (m.env) out.env.push(`${m.env}=${value.toString('utf8')}`);
           if (!m.env || m.target) {
-            out.files.push({ path: m.target || `/run/secrets/${id}`, content: value, mode: m.mode ?? 0o400 });
+            out.files.push({
+              path: m.target || `/run/secrets/${posix.basename(id)}`,
+              content: value,
+              mode: m.mode ?? 0o400,
+              uid: m.uid ?? 0,
+              gid: m.gid ?? 0,
+            });
           }
           break;
         }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { diffUpperDir } from '../layer/overlay-diff.js';
@@ -26,7 +26,7 @@ export interface RunStepInput {
   network: 'default' | 'none' | 'host';
   mounts: ExtraMount[];
   /** Extra files to bind read-only (heredoc scripts, secrets): container path → content. */
-  files?: Array<{ path: string; content: string | Buffer; mode?: number }>;
+  files?: Array<{ path: string; content: string | Buffer; mode?: number; uid?: number; gid?: number }>;
   runtime?: OciRuntime;
   onOutput: (stream: 'stdout' | 'stderr', line: string) => void;
   signal?: AbortSignal;
@@ -72,7 +72,10 @@ export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
     const mounts = [...input.mounts];
     for (const [i, f] of (input.files ?? []).entries()) {
       const host = join(bundleDir, `file-${i}`);
-      await writeFile(host, f.content, { mode: f.mode ?? 0o644 });
+      await writeFile(host, f.content);
+      // Set after writing: the umask would strip a secret's mode=0777 or 0666 at creation.
+      await chmod(host, f.mode ?? 0o644);
+      if (f.uid !== undefined || f.gid !== undefined) await chown(host, f.uid ?? 0, f.gid ?? 0);
       mounts.push({ type: 'bind', source: host, destination: f.path, readonly: true });
     }
     const network: NetworkMode = input.network === 'none' ? 'none' : 'host';

@@ -268,6 +268,25 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(files.stdout, 'one\ntwo\nshebang\nbound12\nt\n');
   });
 
+  test('RUN --mount=type=secret takes its id from source= and sets the file to uid, gid and mode', () => {
+    const ctx = tempDir('ctx-secret-owner');
+    const secretFile = join(tempDir('secret-owner'), 'token');
+    writeFileSync(secretFile, 'tok');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=secret,source=token cat /run/secrets/token > /by-source',
+        'RUN --mount=type=secret,id=token,target=/etc/tok,mode=0777,uid=1000,gid=7 stat -c "%a %u %g" /etc/tok > /owner',
+        '',
+      ].join('\n'),
+    });
+    const r = slipway(root, ['build', '--secret', `id=token,src=${secretFile}`, '-t', 'secret-owner', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = slipway(root, ['run', '--rm', 'secret-owner', 'cat', '/by-source', '/owner']);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stdout, 'tok777 1000 7\n');
+  });
+
   test('RUN --mount with a relative target mounts inside the WORKDIR (the docker init Python template)', () => {
     const ctx = tempDir('ctx-relmount');
     writeTree(ctx, {
