@@ -509,7 +509,8 @@ class Engine {
       config.WorkingDir = resolveWorkdir(config.WorkingDir, cmd.path);
       createdBy = `WORKDIR ${config.WorkingDir}`;
     } else if (cmd.kind === 'run') {
-      createdBy = runCreatedBy(withShell(config, cmd.cmdLine, cmd.prependShell), this.runHistoryArgs(state));
+      // BuildKit's history shows the argv it runs: a heredoc's script, not the `<<EOT` marker.
+      createdBy = runCreatedBy(this.runCommand(config, cmd).args, this.runHistoryArgs(state));
       if (cmd.files.length) inputs.push(...cmd.files.map((f) => `heredoc:${f.name}:${sha(f.data)}`));
       inputs.push(
         `env:${state.scope.runEnv().join('\0')}`,
@@ -626,8 +627,9 @@ class Engine {
   }
 
   /**
-   * RUN's argv, heredocs included as BuildKit runs them: a lone heredoc is the script (a file
-   * with a shebang is executed directly), heredocs inside a command go back into the shell's text.
+   * RUN's argv, heredocs included as BuildKit's dispatchRun makes it: a lone heredoc is the script
+   * (one with a shebang is a file the shell runs), heredocs inside a command go back into the
+   * shell's text.
    */
   private runCommand(
     config: ContainerConfig,
@@ -640,7 +642,10 @@ class Engine {
       const script = cmd.files[0]!;
       if (body(script).startsWith('#!')) {
         const path = `/dev/pipes/${script.name}`;
-        return { args: [path], files: [{ path, content: body(script), mode: 0o755 }] };
+        return {
+          args: withShell(config, [path], true),
+          files: [{ path, content: body(script), mode: 0o755 }],
+        };
       }
       return { args: withShell(config, [body(script)], true), files: [] };
     }

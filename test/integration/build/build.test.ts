@@ -544,6 +544,49 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.match(r.stderr, /through the link/);
   });
 
+  test("a heredoc RUN's history is the argv BuildKit runs: the script, the shell's text, the shebang file", () => {
+    const ctx = tempDir('ctx-heredoc-history');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN <<EOT',
+        'echo one > /one',
+        'EOT',
+        'RUN <<EOT sh',
+        'echo two > /two',
+        'EOT',
+        'SHELL ["/bin/sh", "-ec"]',
+        'RUN <<EOT',
+        '#!/bin/sh',
+        'echo three > /three',
+        'EOT',
+        '',
+      ].join('\n'),
+    });
+    const r = slipway(root, ['build', '-q', '-t', 'heredoc-history', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const createdBy = slipway(root, [
+      'history',
+      '--no-trunc',
+      '--format',
+      '{{json .CreatedBy}}',
+      'heredoc-history',
+    ])
+      .stdout.trim()
+      .split('\n')
+      .slice(0, 4)
+      .reverse()
+      .map((l) => JSON.parse(l) as string);
+    assert.deepEqual(createdBy, [
+      'RUN /bin/sh -c echo one > /one\n # buildkit',
+      'RUN /bin/sh -c <<EOT sh\necho two > /two\nEOT # buildkit',
+      'SHELL [/bin/sh -ec]',
+      'RUN /bin/sh -ec /dev/pipes/EOT # buildkit',
+    ]);
+    const out = slipway(root, ['run', '--rm', 'heredoc-history', 'cat', '/one', '/two', '/three']);
+    assert.equal(out.stdout, 'one\ntwo\nthree\n', out.stderr);
+  });
+
   test('history and config text match BuildKit: ARG values, EXPOSE sets, a bare ENTRYPOINT', () => {
     const ctx = tempDir('ctx-history');
     writeTree(ctx, {
