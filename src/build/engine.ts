@@ -658,9 +658,9 @@ class Engine {
 
   /** BuildKit lists the build args a RUN can see (and the env does not override) in its history. */
   private runHistoryArgs(state: StageState): Array<[string, string]> {
-    // BuildKit's runCommandString: every arg in scope (`U=` when it has no value), shown with the
-    // ENV value when one shadows it.
-    return state.scope.args().map((a) => [a.key, state.scope.configValue(a.key) ?? a.value ?? '']);
+    // BuildKit's runCommandString: every arg declared (`U=` when it has no value), shown with its
+    // value in the step's env: an ENV's that shadows it, or a later ARG's that re-declares it.
+    return state.scope.args().map((a) => [a.key, state.scope.get(a.key) ?? a.value ?? '']);
   }
 
   private async execute(

@@ -102,12 +102,7 @@ export class StageScope {
     return this.config.map(([k, v]) => `${k}=${v}`);
   }
 
-  /** An ENV value the image config holds (not an ARG's), if any. */
-  configValue(name: string): string | undefined {
-    return this.config.find(([k]) => k === name)?.[1];
-  }
-
-  /** ARGs in scope with their values (history prefixes RUN with `|N k=v ...`). */
+  /** ARGs in scope with their values, in declaration order, re-declarations included (history prefixes RUN with `|N k=v ...`). */
   args(): ArgBinding[] {
     return this.declared.map((a) => ({ ...a }));
   }
@@ -195,10 +190,9 @@ export class StageScope {
       }
       if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) this.setEnv(arg.key, value);
       const binding: ArgBinding = { key: arg.key, value, comment: arg.comment };
-      // A re-declared ARG keeps its first position (BuildKit's runCommandString order).
-      const i = this.declared.findIndex((a) => a.key === arg.key);
-      if (i >= 0) this.declared[i] = binding;
-      else this.declared.push(binding);
+      // A re-declared ARG is listed again, as BuildKit appends to its buildArgs (RUN history
+      // shows `|3 A=x B=y A=x`); the last binding is the one in effect.
+      this.declared.push(binding);
       resolved.push(binding);
     }
     return { ...cmd, args: resolved };

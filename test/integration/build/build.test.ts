@@ -598,6 +598,8 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
         'ARG D=$A-d',
         'ARG U',
         'RUN true',
+        'ARG C=again',
+        'RUN echo $C > /c',
         'EXPOSE 1/udp 1/tcp 1',
         'ENTRYPOINT',
         '',
@@ -608,7 +610,7 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     const createdBy = slipway(root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'history-text'])
       .stdout.trim()
       .split('\n')
-      .slice(0, 8)
+      .slice(0, 10)
       .reverse();
     assert.deepEqual(createdBy, [
       'ARG C=c',
@@ -617,6 +619,9 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       'ARG D=cliA-d',
       'ARG U',
       'RUN |4 C=envC A=cliA D=cliA-d U= /bin/sh -c true # buildkit',
+      'ARG C=again',
+      // BuildKit lists the re-declared ARG twice, both with the value the RUN sees.
+      'RUN |5 C=again A=cliA D=cliA-d U= C=again /bin/sh -c echo $C > /c # buildkit',
       'EXPOSE map[1/tcp:{} 1/udp:{}]',
       'ENTRYPOINT ["/bin/sh" "-c" ""]',
     ]);

@@ -365,6 +365,23 @@ describe('dispatch-time expansion (StageScope)', () => {
       child.args().map((a) => a.key),
       ['A', 'B', 'G', 'TARGETOS', 'UNSET'],
     );
+    // A re-declared ARG is listed again (BuildKit appends it) and its value wins over the ENV.
+    s.dispatch(cmd('ARG B=again'));
+    assert.deepEqual(
+      s.args().map((a) => [a.key, a.value]),
+      [
+        ['A', 'x/bin'],
+        ['B', 'from-cli'],
+        ['G', 'global'],
+        ['TARGETOS', 'linux'],
+        ['UNSET', undefined],
+        ['B', 'from-cli'],
+      ],
+    );
+    s.dispatch(cmd('ENV B=env2'));
+    s.dispatch(cmd('ARG UNSET=late'));
+    assert.equal(s.get('UNSET'), 'late');
+    assert.deepEqual(s.configEnv(), ['PATH=/bin', 'B=env2']);
   });
 
   it('expansion errors carry the position', () => {
