@@ -12,8 +12,6 @@ import { saveLayerIndex } from './layer-reuse.js';
 
 export interface CommitOptions {
   sourceDateEpoch?: number;
-  /** Write an empty layer rather than none (BuildKit's WORKDIR on an existing directory). */
-  keepEmpty?: boolean;
   compression?: 'gzip' | 'zstd' | 'none';
   /** The previous write of this step's layer, to take unchanged members from. */
   previous?: PreviousLayer;
@@ -25,7 +23,8 @@ export interface CommitOptions {
  * Turns a step's changes into a layer: the entries become a blob in the store and the
  * directory they were read from, if any, becomes the layer's snapshot (no second extraction;
  * without one, the snapshot is unpacked from the blob when a later step needs it).
- * A step that changed nothing adds no layer, as BuildKit drops empty diffs.
+ * A step that changed nothing still gets its (empty) layer: BuildKit exports every RUN, COPY
+ * and WORKDIR it ran as a layer, `0B` in `docker history`.
  */
 export async function commitLayer(
   store: Store,
@@ -34,11 +33,7 @@ export async function commitLayer(
   snapshotDir: string | undefined,
   scratch: string,
   opts: CommitOptions,
-): Promise<LayerRef | undefined> {
-  if (entries.length === 0 && !opts.keepEmpty) {
-    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
-    return undefined;
-  }
+): Promise<LayerRef> {
   const tmp = join(scratch, tempName('layer'));
   try {
     const blob = await writeLayer(entries, tmp, {

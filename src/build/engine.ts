@@ -539,6 +539,8 @@ class Engine {
     const v = this.opts.progress.start(label);
     let record = this.opts.noCache ? undefined : await this.cache.get(key);
     if (record?.layer && !(await this.store.hasBlob(record.layer.descriptor.digest))) record = undefined;
+    // Every RUN has a layer: a record without one comes from a slipway that dropped empty RUN layers.
+    if (record && !record.layer && cmd.kind === 'run') record = undefined;
     if (record?.layer) await this.store.pin([record.layer.descriptor.digest, record.layer.chainId]);
     if (record) {
       v.cached();
@@ -705,10 +707,7 @@ class Engine {
       );
     }
     const entries = await entriesFromDir(staging, { xattrs: 'none' });
-    return commitLayer(this.store, state.layers, entries, staging, this.scratch, {
-      ...this.commitOpts(),
-      keepEmpty: true,
-    });
+    return commitLayer(this.store, state.layers, entries, staging, this.scratch, this.commitOpts());
   }
 
   private createdTime(): number {
@@ -1067,8 +1066,6 @@ class Engine {
     const reuse = await previous;
     return commitLayer(this.store, state.layers, entries, snapshotDir, this.scratch, {
       ...this.commitOpts(),
-      // BuildKit writes a COPY's layer even when it holds nothing (a wildcard that matched nothing).
-      keepEmpty: true,
       ...(reuse ? { previous: reuse } : {}),
       ...(indexFile ? { indexFile } : {}),
     });

@@ -633,6 +633,28 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.deepEqual(config.Entrypoint, ['/bin/sh', '-c', '']);
   });
 
+  test('a RUN that changes nothing still adds its (empty) layer, as BuildKit exports it', () => {
+    const ctx = tempDir('ctx-noop-run');
+    // With /etc/hosts and /etc/resolv.conf in the image and /dev, /proc, /sys made by the first
+    // RUN, the second RUN changes nothing at all.
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox\nCOPY hosts resolv.conf /etc/\nRUN true\nRUN --mount=type=tmpfs,target=/tmp true\n',
+      hosts: '',
+      'resolv.conf': '',
+    });
+    const r = slipway(root, ['build', '-q', '-t', 'noop-run', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const layers = (ref: string) =>
+      (
+        JSON.parse(slipway(root, ['image', 'inspect', ref]).stdout) as Array<{ RootFS: { Layers: string[] } }>
+      )[0]!.RootFS.Layers;
+    const added = layers('noop-run').slice(layers('busybox').length);
+    assert.equal(added.length, 3);
+    // The diff ID of an empty tar, as BuildKit's layer for a step that changed nothing has.
+    assert.equal(added[2], 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef');
+  });
+
   test('config-only steps keep the previous time: rebuilding them gives the same image ID', () => {
     const ctx = tempDir('ctx-config-only');
     writeTree(ctx, { Dockerfile: 'FROM busybox\nENV X=1\nWORKDIR /\nLABEL a=b\n' });
