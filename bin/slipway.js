@@ -1,10 +1,11 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS SLIPWAY_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS SLIPWAY_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --
 'use strict';
 // Node parses every certificate in NODE_EXTRA_CA_CERTS while it starts (a distribution's bundle:
 // ~50 ms, more than the rest of a no-op rebuild), yet only registry and ADD connections need them.
 // The shebang starts Node without the variable and hands the file on as SLIPWAY_EXTRA_CA_CERTS;
 // slipway adds those CAs to the connections that verify TLS (registry/http.ts), and child
-// processes see the user's environment again.
+// processes see the user's environment again. The `--` ends Node's own options: Node 20 otherwise
+// takes a `--env-file FILE` meant for `run`/`exec` as its own and dies when FILE is missing.
 if (process.env.SLIPWAY_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.SLIPWAY_EXTRA_CA_CERTS;
 // Runs the bundled CLI (dist/cli/main.cjs) through V8's code cache. Node 20 has no compile cache of
 // its own, and compiling the bundle was ~35 ms of every start. One cache per command, written after

@@ -38,13 +38,14 @@ export function resolveMounts(
   const out: ContainerMount[] = [];
   const seen = new Set<string>();
   for (const r of requests) {
-    if (seen.has(r.destination)) throw new SlipwayError('USAGE', `Duplicate mount point: ${r.destination}`);
+    if (seen.has(r.destination))
+      throw new SlipwayError('CONTAINER', `Duplicate mount point: ${r.destination}`);
     seen.add(r.destination);
     if (r.type === 'bind') {
       if (!existsSync(r.source)) {
         if (!r.createSource) {
           throw new SlipwayError(
-            'USAGE',
+            'CONTAINER',
             `invalid mount config for type "bind": bind source path does not exist: ${r.source}`,
           );
         }
@@ -125,11 +126,18 @@ export async function createContainer(cs: ContainerStore, req: CreateRequest): P
   const userEnv = [...envFromFiles, ...f.env.map((e) => expandEnvFlag(e, req.hostEnv))];
   if (f.workdir !== undefined && f.workdir !== '' && !f.workdir.startsWith('/')) {
     throw new SlipwayError(
-      'USAGE',
+      'CONTAINER',
       `the working directory '${f.workdir}' is invalid, it needs to be an absolute path`,
     );
   }
-  if (f.stopSignal !== undefined) signalNumber(f.stopSignal);
+  if (f.stopSignal !== undefined) {
+    try {
+      signalNumber(f.stopSignal);
+    } catch (e) {
+      // The daemon checks the stop signal, so Docker reports it as the daemon's error.
+      throw new SlipwayError('CONTAINER', (e as Error).message);
+    }
+  }
   const mountRequests: MountRequest[] = [
     ...f.volume.map((v) => parseVolumeFlag(v, req.cwd)),
     ...f.mount.map((m) => parseMountFlag(m, req.cwd)),

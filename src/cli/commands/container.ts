@@ -94,6 +94,11 @@ async function create(args: string[], ctx: CliContext): Promise<number> {
     ctx.out(`${rec.id}\n`);
     return 0;
   } catch (e) {
+    // docker create returns the daemon's error as is (exit 1); only its own flag errors get run's framing.
+    if (e instanceof SlipwayError && e.code !== 'USAGE' && e.code !== 'UNSUPPORTED' && e.hint === undefined) {
+      ctx.err(`Error response from daemon: ${e.message}\n`);
+      return 1;
+    }
     return runFailure(ctx, 'create', e, 125);
   }
 }

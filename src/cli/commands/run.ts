@@ -127,10 +127,16 @@ export function parseRunArgs(
   return { image, command, flags };
 }
 
-/** Docker's CLI prefix for a failed run/create: `docker: Error response from daemon: …` + the help hint. */
-export function runFailure(ctx: CliContext, verb: string, e: unknown, code: number): number {
-  if (!(e instanceof SlipwayError) || e.code === 'USAGE' || e.code === 'UNSUPPORTED') throw e;
-  ctx.err(`slipway: Error response from daemon: ${e.message}\nSee 'slipway ${verb} --help'.\n`);
+/**
+ * docker/cli's reportError for a failed run/create: `docker: …` with a full stop. Errors of its own
+ * (flag values, files it reads) are printed bare, the daemon's as `Error response from daemon: …`;
+ * the help hint follows a failed create but not a failed start.
+ */
+export function runFailure(ctx: CliContext, verb: string, e: unknown, code: number, withHelp = true): number {
+  if (!(e instanceof SlipwayError) || e.code === 'UNSUPPORTED' || e.hint !== undefined) throw e;
+  const text = e.code === 'USAGE' ? e.message : `Error response from daemon: ${e.message}`;
+  const help = withHelp ? `See 'slipway ${verb} --help'.\n` : '';
+  ctx.err(`slipway: ${text}${text.endsWith('.') ? '' : '.'}\n${help}`);
   return code;
 }
 
@@ -180,7 +186,7 @@ export const run: CommandRunner = async (args, ctx) => {
       const now = cs.read(rec.id);
       if (now) await removeContainerFiles(cs, now, { volumes: true }).catch(() => {});
     }
-    return runFailure(ctx, 'run', e, code);
+    return runFailure(ctx, 'run', e, code, false);
   }
   if (flags.detach) {
     ctx.out(`${rec.id}\n`);

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '../../helpers/paths.js';
+import { makeBusyboxRootfs, runtimeSkipReason } from '../runtime/fixtures.js';
+
+// What the docker CLI (20.10, the reference dockerd here) prints and returns where slipway differed.
+const CLI = join(repoRoot, 'bin', 'slipway.js');
+
+function skipReason(): string | undefined {
+  const base = runtimeSkipReason();
+  if (base) return base;
+  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.cjs'))) return 'needs `npm run build` (dist/cli)';
+  return undefined;
+}
+
+const skip = skipReason();
+let root = '';
+let scratch = '';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI run as a user's shell runs it: the file itself, through its shebang. */
+function sw(args: string[]): Result {
+  const r = spawnSync(CLI, ['--root', root, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function ok(args: string[]): string {
+  const r = sw(args);
+  assert.equal(r.code, 0, `slipway ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+describe('container commands as the docker CLI words them', { skip }, () => {
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'slipway-parity-'));
+    root = join(scratch, 'root');
+    const rootfs = makeBusyboxRootfs(join(scratch, 'rootfs'));
+    const tar = join(scratch, 'busybox.tar');
+    execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
+    ok(['import', tar, 'busybox']);
+  });
+
+  after(() => {
+    if (existsSync(join(root, 'containers'))) {
+      for (const id of ok(['ps', '-aq', '--no-trunc']).split('\n').filter(Boolean)) sw(['rm', '-f', id]);
+    }
+    const mounts = readFileSync('/proc/mounts', 'utf8');
+    if (!mounts.includes(` ${scratch}/`)) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('frames run/create failures as docker/cli does: full stop, help only for a failed create', () => {
+    const missing = join(scratch, 'no-such-env-file');
+    // Node 20 used to take this `--env-file` as its own and exit 9 before slipway ran.
+    assert.deepEqual(sw(['run', '--rm', '--network', 'none', '--env-file', missing, 'busybox', 'true']), {
+      code: 125,
+      stdout: '',
+      stderr: `slipway: open ${missing}: no such file or directory.\nSee 'slipway run --help'.\n`,
+    });
+    assert.deepEqual(sw(['run', '--rm', '--network', 'none', '-w', 'rel', 'busybox', 'true']), {
+      code: 125,
+      stdout: '',
+      stderr:
+        "slipway: Error response from daemon: the working directory 'rel' is invalid, it needs to be an absolute path.\n" +
+        "See 'slipway run --help'.\n",
+    });
+    const src = join(scratch, 'no-such-dir');
+    assert.deepEqual(
+      sw(['run', '--rm', '--network', 'none', '--mount', `type=bind,src=${src},dst=/b`, 'busybox', 'true']),
+      {
+        code: 125,
+        stdout: '',
+        stderr: `slipway: Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ${src}.\nSee 'slipway run --help'.\n`,
+      },
+    );
+    // A start failure: docker/cli reports it without the help hint.
+    assert.deepEqual(sw(['run', '--rm', '--network', 'none', '-u', 'nosuchuser', 'busybox', 'id']), {
+      code: 125,
+      stdout: '',
+      stderr:
+        'slipway: Error response from daemon: unable to find user nosuchuser: no matching entries in passwd file.\n',
+    });
+    const notFound = sw(['run', '--rm', '--network', 'none', 'busybox', 'nosuch']);
+    assert.equal(notFound.code, 127);
+    assert.match(notFound.stderr, /exec: "nosuch": executable file not found in \$PATH: unknown\.\n$/);
+    // docker create hands the daemon's error back unframed, with status 1.
+    assert.deepEqual(sw(['create', '--network', 'none', '--stop-signal', 'FOO', 'busybox', 'true']), {
+      code: 1,
+      stdout: '',
+      stderr: 'Error response from daemon: Invalid signal: FOO\n',
+    });
+    assert.equal(ok(['ps', '-aq']), '');
+  });
+});
