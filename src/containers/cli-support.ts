@@ -47,7 +47,8 @@ export function requireArgs(cmd: UsageSource & { args: readonly string[] }, min:
  * A foreground container: its log streamed to our stdout/stderr until it exits, SIGINT/SIGTERM
  * forwarded to it (Docker's sig-proxy, non-TTY only); an --rm container is removed after. With -t
  * our terminal is put in raw mode while the supervisor relays our stdin (-i), and resizes are
- * passed on. Returns the container's exit status.
+ * passed on. `logFrom` is the log's size before this start (`start -a`), so an earlier run's output
+ * is not replayed. Returns the container's exit status.
  */
 export async function attachForeground(
   ctx: CliContext,
@@ -55,6 +56,7 @@ export async function attachForeground(
   id: string,
   removeAfter: boolean,
   stdinAttached = false,
+  logFrom = 0,
 ): Promise<number> {
   const p = cs.paths(id);
   const tty = cs.read(id)?.config.tty === true;
@@ -85,6 +87,7 @@ export async function attachForeground(
   if (rawInput) process.stdin.setRawMode(true);
   try {
     await followLog(p.log, {
+      from: logFrom,
       follow: true,
       finished: () => {
         const r = cs.read(id);

@@ -96,10 +96,12 @@ function parseLine(line: string): LogEntry | undefined {
 
 /** Reads complete log lines from a byte offset on; a torn last line waits for the next read. */
 export class LogReader {
-  private offset = 0;
   private rest = '';
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private offset = 0,
+  ) {}
 
   /** Entries written since the last call. */
   readNew(): LogEntry[] {
@@ -137,6 +139,8 @@ export class LogReader {
 export interface FollowOptions {
   /** Only the last N entries of what is already there; undefined = all. */
   tail?: number;
+  /** Byte offset to read from: output of an earlier run is not shown again. */
+  from?: number;
   follow: boolean;
   /** Polled while following: true once no more output can come (the container stopped). */
   finished: () => boolean;
@@ -147,7 +151,7 @@ export interface FollowOptions {
 
 /** `docker logs [-f] [--tail N]` over a json-file log. */
 export async function followLog(path: string, opts: FollowOptions): Promise<void> {
-  const reader = new LogReader(path);
+  const reader = new LogReader(path, opts.from);
   let first = reader.readNew();
   if (opts.tail !== undefined) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
   for (const e of first) opts.onEntry(e);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { attachForeground, daemonMessage, requireArgs } from '../../containers/cli-support.js';
 import { isRunning, resolveContainer, startContainer } from '../../containers/lifecycle.js';
 import { clientTerminalSize, refuseTerminalInput } from '../../containers/pty.js';
@@ -34,12 +35,13 @@ export const run: CommandRunner = async (args, ctx) => {
       const stdinFromUs = o.interactive === true && rec.config.openStdin;
       const tty = rec.config.tty === true;
       if (attach && refuseTerminalInput(ctx, tty, stdinFromUs)) return 1;
+      const logFrom = attach ? logSize(cs.paths(rec.id).log) : 0;
       await startContainer(cs, rec, {
         attached: attach,
         stdinFromUs,
         ...(tty && attach ? { terminalSize: clientTerminalSize() } : {}),
       });
-      if (attach) return attachForeground(ctx, cs, rec.id, rec.hostConfig.autoRemove, stdinFromUs);
+      if (attach) return attachForeground(ctx, cs, rec.id, rec.hostConfig.autoRemove, stdinFromUs, logFrom);
       ctx.out(`${ref}\n`);
     } catch (e) {
       ctx.err(`Error response from daemon: ${daemonMessage(e)}\n`);
@@ -52,3 +54,11 @@ export const run: CommandRunner = async (args, ctx) => {
   }
   return 0;
 };
+
+function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

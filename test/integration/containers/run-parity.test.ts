@@ -103,4 +103,11 @@ describe('container commands as the docker CLI words them', { skip }, () => {
     });
     assert.equal(ok(['ps', '-aq']), '');
   });
+
+  it('start -a shows only the new run, not the log of earlier ones', () => {
+    assert.equal(ok(['run', '--name', 'twice', '--network', 'none', 'busybox', 'echo', 'one']), 'one\n');
+    assert.equal(ok(['start', '-a', 'twice']), 'one\n');
+    assert.equal(ok(['logs', 'twice']), 'one\none\n');
+    ok(['rm', 'twice']);
+  });
 });
