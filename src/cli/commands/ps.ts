@@ -36,13 +36,15 @@ export function psRunner(verb: string): CommandRunner {
       latest?: boolean;
     }>();
     let last: number | undefined;
-    if (o.latest) last = 1;
-    else if (o.last !== undefined) {
+    if (o.last !== undefined) {
       last = Number(o.last);
       if (!Number.isInteger(last))
         throw new SlipwayError('USAGE', `invalid argument "${o.last}" for "-n, --last" flag`);
-      if (last === -1) last = undefined;
+      // The daemon ignores a limit that is not positive: `-n 0` lists what plain `ps` lists.
+      if (last <= 0) last = undefined;
     }
+    // docker/cli's -l only applies while -n is unset (-1): `-l -n 3` shows three.
+    if (o.latest && (o.last === undefined || Number(o.last) === -1)) last = 1;
     parseFilterFlags(o.filter, verb);
     const cs = new ContainerStore(ctx.root);
     const records = await listContainers(cs);

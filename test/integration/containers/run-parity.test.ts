@@ -110,4 +110,14 @@ describe('container commands as the docker CLI words them', { skip }, () => {
     assert.equal(ok(['logs', 'twice']), 'one\none\n');
     ok(['rm', 'twice']);
   });
+
+  it('ps -n 0 lists like plain ps; -l yields to an explicit -n', () => {
+    const up = ok(['run', '-d', '--name', 'up', '--network', 'none', 'busybox', 'sleep', '60']).trim();
+    ok(['create', '--name', 'made1', '--network', 'none', 'busybox', 'true']);
+    ok(['create', '--name', 'made2', '--network', 'none', 'busybox', 'true']);
+    assert.equal(ok(['ps', '-n', '0', '--format', '{{.Names}}']), 'up\n');
+    assert.equal(ok(['ps', '-l', '-n', '2', '--format', '{{.Names}}']), 'made2\nmade1\n');
+    assert.equal(ok(['ps', '-l', '--format', '{{.Names}}']), 'made2\n');
+    ok(['rm', '-f', up, 'made1', 'made2']);
+  });
 });
