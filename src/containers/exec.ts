@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { readRuntimeError } from '../runtime/runc.js';
+import type { OciProcess, OciRuntimeSpec } from '../runtime/spec-types.js';
 import { resolveUser } from '../runtime/users.js';
 import { clientTerminalSize, spawnOnPty } from './pty.js';
 import { containerRuntime, isRunning, resolveContainer } from './lifecycle.js';
 import type { ContainerStore } from './store.js';
-import { startFailureCode } from './supervisor.js';
+import { startFailureCode, withPrimaryGroup } from './supervisor.js';
 
 export interface ExecOptions {
   interactive: boolean;
@@ -33,17 +34,32 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
   const runtime = containerRuntime();
   const p = cs.paths(rec.id);
   const logFile = join(p.dir, `exec-${process.pid}.log`);
+  const processFile = join(p.dir, `exec-${process.pid}.json`);
   const args = ['--root', runtime.stateRoot ?? '', '--log', logFile, '--log-format', 'json', 'exec'];
-  for (const e of opts.env) args.push('--env', e);
-  if (opts.user !== undefined && opts.user !== '') {
-    const u = resolveUser(p.rootfs, opts.user);
-    args.push('--user', `${u.uid}:${u.gid}`);
-    for (const g of u.additionalGids) args.push('--additional-gids', String(g));
+  const env = opts.tty ? [...opts.env, 'TERM=xterm'] : opts.env;
+  const ownProcess = opts.user !== undefined && opts.user !== '';
+  if (opts.user !== undefined && ownProcess) {
+    // runc exec's --additional-gids adds to the container's groups; Docker's exec -u replaces them.
+    // A whole process (the container's, with this exec's changes) is the only way to say so.
+    const base = (JSON.parse(readFileSync(join(p.bundle, 'config.json'), 'utf8')) as OciRuntimeSpec).process;
+    const u = withPrimaryGroup(resolveUser(p.rootfs, opts.user));
+    const proc: OciProcess = {
+      ...base,
+      terminal: opts.tty,
+      user: { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids },
+      args: opts.command,
+      env: [...base.env, ...env],
+      cwd: opts.workdir || base.cwd,
+    };
+    writeFileSync(processFile, JSON.stringify(proc));
+    args.push('--process', processFile);
+  } else {
+    for (const e of env) args.push('--env', e);
+    if (opts.workdir) args.push('--cwd', opts.workdir);
+    if (opts.tty) args.push('--tty');
   }
-  if (opts.workdir) args.push('--cwd', opts.workdir);
   if (opts.detach) args.push('--detach');
-  if (opts.tty) args.push('--tty', '--env', 'TERM=xterm');
-  args.push(rec.id, ...opts.command);
+  args.push(rec.id, ...(ownProcess ? [] : opts.command));
   try {
     const code = opts.tty
       ? await execOnTerminal(runtime.binary, args, opts.interactive)
@@ -64,6 +80,7 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
     return code;
   } finally {
     rmSync(logFile, { force: true });
+    rmSync(processFile, { force: true });
   }
 }
 

@@ -6,7 +6,7 @@ import { SlipwayError } from '../errors.js';
 import { unmount } from '../runtime/overlay.js';
 import { OciRuntime, readRuntimeError, resolveRuntimeBinary } from '../runtime/runc.js';
 import { type ExtraMount, generateSpec, type NetworkMode, serializeSpec } from '../runtime/spec.js';
-import { resolveUser } from '../runtime/users.js';
+import { type ResolvedUser, resolveUser } from '../runtime/users.js';
 import { JsonLogWriter } from './logs.js';
 import {
   addHostForward,
@@ -90,6 +90,15 @@ function report(fd: number | undefined, msg: ReadyMessage): void {
   }
 }
 
+/**
+ * Docker's container user: the primary group is a supplementary group too (moby's fix for
+ * CVE-2022-36109), so `id` shows `groups=<gid>` and files group-owned by it stay reachable after a
+ * process drops its primary group.
+ */
+export function withPrimaryGroup(u: ResolvedUser): ResolvedUser {
+  return { ...u, additionalGids: [u.gid, ...u.additionalGids.filter((g) => g !== u.gid)] };
+}
+
 /** Docker's exit status for an OCI runtime start failure. */
 export function startFailureCode(message: string): number {
   if (/executable file not found|no such file or directory/i.test(message)) return 127;
@@ -162,7 +171,7 @@ export async function supervise(root: string, id: string, opts: SuperviseOptions
       if (r.status === 'rejected') throw r.reason;
     }
     populateVolumes(p.rootfs, rec.mounts);
-    const user = resolveUser(p.rootfs, rec.config.user);
+    const user = withPrimaryGroup(resolveUser(p.rootfs, rec.config.user));
 
     const mounts: ExtraMount[] = rec.mounts.map((m) =>
       m.type === 'tmpfs'

@@ -120,4 +120,18 @@ describe('container commands as the docker CLI words them', { skip }, () => {
     assert.equal(ok(['ps', '-l', '--format', '{{.Names}}']), 'made2\n');
     ok(['rm', '-f', up, 'made1', 'made2']);
   });
+
+  it('gives the process its primary group as a supplementary group, in run and exec -u', () => {
+    const run = (user: string) =>
+      ok(['run', '--rm', '--network', 'none', '-u', user, 'busybox', 'sh', '-c', 'id -G']);
+    assert.equal(run('0'), '0 29\n', 'root, member of audio in /etc/group');
+    assert.equal(run('1000:1000'), '1000\n');
+    assert.equal(run('app'), '1000 10 29\n');
+    ok(['run', '-d', '--name', 'grp', '--network', 'none', '-u', 'app', 'busybox', 'sleep', '60']);
+    assert.equal(ok(['exec', 'grp', 'id', '-G']), '1000 10 29\n');
+    // exec -u replaces the container's groups; runc's --additional-gids would only add to them.
+    assert.equal(ok(['exec', '-u', 'root', '-w', '/tmp', 'grp', 'sh', '-c', 'id -G; pwd']), '0 29\n/tmp\n');
+    assert.equal(ok(['exec', '-u', '1000:1000', 'grp', 'id', '-G']), '1000\n');
+    ok(['rm', '-f', 'grp']);
+  });
 });
