@@ -148,14 +148,19 @@ export const run: CommandRunner = async (args, ctx) => {
   const stdinFromUs = flags.interactive && !flags.detach;
   // Spawned by the dispatcher already (or now), so its Node start-up overlaps everything below.
   const supervisor = takeSupervisor(ctx.root, { stdinFromUs });
-  const [{ createContainer }, { startContainer }, { removeContainerFiles }, { ContainerStore }, support] =
-    await Promise.all([
-      import('../../containers/create.js'),
-      import('../../containers/lifecycle.js'),
-      import('../../containers/remove.js'),
-      import('../../containers/store.js'),
-      import('../../containers/cli-support.js'),
-    ]);
+  const [
+    { createContainer },
+    { startContainer, waitForStop },
+    { removeContainerFiles },
+    { ContainerStore },
+    support,
+  ] = await Promise.all([
+    import('../../containers/create.js'),
+    import('../../containers/lifecycle.js'),
+    import('../../containers/remove.js'),
+    import('../../containers/store.js'),
+    import('../../containers/cli-support.js'),
+  ]);
   const cs = new ContainerStore(ctx.root);
   let rec: Awaited<ReturnType<typeof createContainer>>;
   try {
@@ -183,6 +188,9 @@ export const run: CommandRunner = async (args, ctx) => {
   } catch (e) {
     const code = e instanceof StartError ? e.exitCode : 125;
     if (flags.rm) {
+      // The supervisor reports the failure before it has cleaned up; its last record update would
+      // bring a container removed now back as "Created".
+      await waitForStop(cs, rec.id, 10_000);
       const now = cs.read(rec.id);
       if (now) await removeContainerFiles(cs, now, { volumes: true }).catch(() => {});
     }
