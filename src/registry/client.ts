@@ -111,7 +111,12 @@ export class EndpointSession {
         }
         throw errorFromResponse(res.status, res.headers, body, `GET ${url.href}`);
       },
-      { policy: this.ctx.retry ?? DEFAULT_RETRY, signal: this.ctx.signal },
+      {
+        policy: this.ctx.retry ?? DEFAULT_RETRY,
+        signal: this.ctx.signal,
+        // Nothing listening at first contact is a wrong address, not a blip: Docker fails at once.
+        retryIf: (e) => !(e instanceof NetworkError && e.errno === 'ECONNREFUSED'),
+      },
     );
   }
 }

@@ -71,7 +71,6 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
     mirrors: true,
     ...(opts.tlsVerify === undefined ? {} : { tlsVerify: opts.tlsVerify }),
   });
-  progress(`${r.digest ?? r.tag}: Pulling from ${r.path}`);
   for (let i = 0; i < endpoints.length; i++) {
     const ep = endpoints[i]!;
     try {
@@ -124,6 +123,9 @@ async function pullFrom(
   const session = new EndpointSession(ep, ctx);
   const client = new RegistryClient(session, r.path, 'pull');
   const top = await client.getManifest(r.digest ?? r.tag!, MANIFEST_ACCEPT);
+  // moby prints this once the manifest is fetched (so not before a "not found"), keyed by the tag or,
+  // for a digest pull, by the whole canonical reference.
+  progress(`${r.digest === undefined ? r.tag : name}: Pulling from ${r.path}`);
   const topDigest = sha256Digest(top.bytes);
   if (r.digest !== undefined && topDigest !== r.digest) {
     throw new RegistryError(`manifest verification failed for digest ${r.digest}`);

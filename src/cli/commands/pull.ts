@@ -1,7 +1,11 @@
 import { SlipwayError } from '../../errors.js';
-import { parseReference } from '../../image/reference.js';
 import { requireArgs } from '../../images/cli-support.js';
-import { parseTlsVerify, registryFailure, withInterrupt } from '../../registry/cli-support.js';
+import {
+  parseCliReference,
+  parseTlsVerify,
+  registryFailure,
+  withInterrupt,
+} from '../../registry/cli-support.js';
 import { pullImage } from '../../registry/pull.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
@@ -24,7 +28,8 @@ export const run: CommandRunner = async (args, ctx) => {
     tlsVerify?: string | boolean;
   }>();
   if (o.allTags) throw new SlipwayError('UNSUPPORTED', 'pull --all-tags is not supported yet');
-  const given = parseReference(name);
+  const given = parseCliReference(ctx, name);
+  if (!given) return 1;
   const tlsVerify = parseTlsVerify(o.tlsVerify);
   const say = (line: string) => {
     if (!o.quiet) ctx.out(`${line}\n`);
