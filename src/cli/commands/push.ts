@@ -1,4 +1,3 @@
-import { SlipwayError } from '../../errors.js';
 import { formatReference, parseDockerRef, repositoryName } from '../../image/reference.js';
 import { requireArgs } from '../../images/cli-support.js';
 import {
@@ -27,7 +26,9 @@ export const run: CommandRunner = async (args, ctx) => {
   const given = parseCliReference(ctx, name);
   if (!given) return 1;
   if (o.allTags && (given.tag !== undefined || given.digest !== undefined)) {
-    throw new SlipwayError('USAGE', "tag can't be used with --all-tags/-a");
+    // docker/cli's own check: a bare sentence and status 1, not a usage error.
+    ctx.err("tag can't be used with --all-tags/-a\n");
+    return 1;
   }
   const say = (line: string) => {
     if (!o.quiet) ctx.out(`${line}\n`);

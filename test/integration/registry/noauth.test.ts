@@ -223,6 +223,57 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
     assert.equal(img.id, src.id);
   });
 
+  test('pull --all-tags: each tag in the registry order, one status line, the repository last', async () => {
+    for (const t of ['b', 'a']) {
+      const tag = await slipway(
+        srcRoot(),
+        ['tag', `${reg.host}/test/app:v1`, `${reg.host}/alltags/app:${t}`],
+        {
+          env,
+        },
+      );
+      assert.equal(tag.status, 0, tag.stderr);
+    }
+    const push = await slipway(srcRoot(), ['push', '-a', `${reg.host}/alltags/app`], { env });
+    assert.equal(push.status, 0, push.stderr);
+    const listed = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        http
+          .get(`http://${reg.host}/v2/alltags/app/tags/list`, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => {
+              body += c.toString();
+            });
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      }),
+    ).tags as string[];
+    const root = join(work, 'alltags-root');
+    const pull = await slipway(root, ['pull', '-a', `${reg.host}/alltags/app`], { env });
+    assert.equal(pull.status, 0, pull.stderr);
+    const lines = pull.stdout.trim().split('\n');
+    assert.deepEqual(
+      lines.filter((l) => l.includes('Pulling from')),
+      listed.map((t) => `${t}: Pulling from alltags/app`),
+    );
+    // The second tag names an image pulled a moment ago: moby prints no layer lines for it.
+    const second = lines.indexOf(`${listed[1]}: Pulling from alltags/app`);
+    assert.match(lines[second + 1]!, /^Digest: sha256:/);
+    assert.deepEqual(lines.slice(-2), [
+      `Status: Downloaded newer image for ${reg.host}/alltags/app`,
+      `${reg.host}/alltags/app`,
+    ]);
+    const again = await slipway(root, ['pull', '-a', `${reg.host}/alltags/app`], { env });
+    assert.match(again.stdout, new RegExp(`^Status: Image is up to date for ${reg.host}/alltags/app$`, 'm'));
+    const images = await slipway(root, ['images', '--format', '{{.Tag}}'], { env });
+    assert.deepEqual(images.stdout.trim().split('\n').sort(), ['a', 'b']);
+    for (const verb of ['pull', 'push']) {
+      const r = await slipway(root, [verb, '-a', `${reg.host}/alltags/app:a`], { env });
+      assert.deepEqual([r.status, r.stderr], [1, "tag can't be used with --all-tags/-a\n"]);
+    }
+  });
+
   test('cross-repository mount for blobs pushed to another repository', async () => {
     const first = await slipway(srcRoot(), ['push', `${reg.host}/test/app:v1`], { env });
     assert.equal(first.status, 0, first.stderr);
