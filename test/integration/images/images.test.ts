@@ -514,8 +514,11 @@ test('save -o: a missing or unwritable directory is a sentence, checked before t
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^open \/proc\/\.x\.tar\.\d+\.tmp: no such file or directory\n$/);
   const dir = tempDir('images-saveout-dir');
+  // dockerd 20.10's parseNames: a bare name is searched as given, a name:tag misses in the reference store.
   r = slipway(root, ['save', '-o', join(dir, 'x.tar'), 'nosuch']);
-  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: No such image: nosuch:latest\n']);
+  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: No such image: nosuch\n']);
+  r = slipway(root, ['save', '-o', join(dir, 'x.tar'), 'app:1', 'nosuch:2']);
+  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: reference does not exist\n']);
   assert.deepEqual(readdirSync(dir), []);
 });
 
