@@ -8,6 +8,7 @@ import { isIndexMediaType, MediaType } from '../image/media-types.js';
 import { familiarString, formatReference, tryParseDockerRef } from '../image/reference.js';
 import type { Descriptor, ImageConfig, Index, Manifest } from '../image/types.js';
 import { decompressor, detectCompression } from '../layer/compress.js';
+import { importedBytes } from '../layer/content-size.js';
 import { TYPEFLAG } from '../layer/tar-header.js';
 import { readTar } from '../layer/tar-reader.js';
 import type { Compression } from '../layer/types.js';
@@ -153,20 +154,32 @@ async function readArchive(store: Store, input: Readable): Promise<Archive> {
   return archive;
 }
 
-/** sha256 and size of a stored blob's uncompressed content (its diff ID). */
+/**
+ * sha256 of a stored blob's uncompressed content (its diff ID) and the layer's Docker SIZE. dockerd
+ * sizes a loaded layer by walking the unpacked tree (lstat sizes: regular files once per inode, plus
+ * symlink targets), not by the tar's length, which for small files is mostly headers and padding.
+ */
 async function diffIdOf(store: Store, blob: Stored): Promise<{ diffId: Digest; size: number }> {
-  if (blob.compression === 'none') return { diffId: blob.digest, size: blob.size };
-  const codec = decompressor(blob.compression);
   const input = createReadStream(store.blobPath(blob.digest));
-  input.on('error', (e) => codec.stream.destroy(e));
-  input.pipe(codec.stream);
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const c of codec.stream) {
-    h.update(c as Buffer);
-    size += (c as Buffer).length;
+  let content: AsyncIterable<Buffer> = input;
+  let done: Promise<void> = Promise.resolve();
+  if (blob.compression !== 'none') {
+    const codec = decompressor(blob.compression);
+    input.on('error', (e) => codec.stream.destroy(e));
+    input.pipe(codec.stream);
+    content = codec.stream;
+    done = codec.done;
   }
-  await codec.done;
+  const h = createHash('sha256');
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const c of content) {
+      h.update(c);
+      yield c;
+    }
+  }
+  let size = 0;
+  for await (const member of readTar(hashed())) size += importedBytes(member.header);
+  await done;
   return { diffId: `sha256:${h.digest('hex')}`, size };
 }
 

@@ -13,7 +13,8 @@ import {
 } from '../image/reference.js';
 import type { Manifest } from '../image/types.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, TYPEFLAG } from '../layer/tar-header.js';
-import { type ImageRecord, noSuchImage } from '../store/records.js';
+import { SlipwayError } from '../errors.js';
+import type { ImageRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 export type SaveFormat = 'docker' | 'oci';
@@ -71,7 +72,13 @@ async function selectImages(store: Store, names: readonly string[]): Promise<Sav
       }
     }
     const record = await store.tryResolve(name);
-    if (!record) throw noSuchImage(name);
+    if (!record) {
+      // moby's parseNames: a name:tag or name@digest is looked up in the reference store, whose miss
+      // reads "reference does not exist"; anything else is searched as given ("No such image: x").
+      if (raw && !isId && (raw.tag !== undefined || raw.digest !== undefined))
+        throw new SlipwayError('NOT_FOUND', 'reference does not exist');
+      throw new SlipwayError('NOT_FOUND', `No such image: ${name}`);
+    }
     const ref = raw && !isId && raw.digest === undefined ? tryParseDockerRef(name) : undefined;
     await add(record, ref && record.names.includes(formatReference(ref)) ? ref : undefined);
   }

@@ -1,5 +1,6 @@
 import type { CliContext } from '../cli/context.js';
 import { SlipwayError } from '../errors.js';
+import { parseReference, type Reference } from '../image/reference.js';
 
 /** `--tls-verify`, `--tls-verify=false`, `--tls-verify=true`. */
 export function parseTlsVerify(v: string | boolean | undefined): boolean | undefined {
@@ -20,6 +21,17 @@ export function registryFailure(ctx: CliContext, e: unknown, prefix: string): nu
     return 1;
   }
   throw e;
+}
+
+/** The CLI's own reference check: docker/cli prints a bad name's error bare and exits 1. */
+export function parseCliReference(ctx: CliContext, name: string): Reference | undefined {
+  try {
+    return parseReference(name);
+  } catch (e) {
+    if (!(e instanceof SlipwayError && e.code === 'INVALID_REFERENCE')) throw e;
+    ctx.err(`${e.message}\n`);
+    return undefined;
+  }
 }
 
 /** Run with an AbortSignal that SIGINT/SIGTERM trip, so downloads stop and temp files go away. */

@@ -111,7 +111,12 @@ export class EndpointSession {
         }
         throw errorFromResponse(res.status, res.headers, body, `GET ${url.href}`);
       },
-      { policy: this.ctx.retry ?? DEFAULT_RETRY, signal: this.ctx.signal },
+      {
+        policy: this.ctx.retry ?? DEFAULT_RETRY,
+        signal: this.ctx.signal,
+        // Nothing listening at first contact is a wrong address, not a blip: Docker fails at once.
+        retryIf: (e) => !(e instanceof NetworkError && e.errno === 'ECONNREFUSED'),
+      },
     );
   }
 }
@@ -228,6 +233,21 @@ export class RegistryClient {
       contentType: headerValue(res.headers['content-type'])?.split(';')[0]?.trim(),
       digest: headerValue(res.headers['docker-content-digest']),
     };
+  }
+
+  /** The repository's tags in the registry's order, following `Link: <…>; rel="next"` pages. */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let url: URL | undefined = await this.url('tags/list');
+    for (let page = 0; url && page < 1000; page++) {
+      const res = await this.request('GET', url);
+      await this.expect(res, [200], 'GET tags');
+      const doc = JSON.parse((await readBody(res, 16 << 20)).toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(doc.tags)) tags.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerValue(res.headers.link) ?? '');
+      url = next ? new URL(next[1]!, url) : undefined;
+    }
+    return tags;
   }
 
   /** Size of a blob the repository has, or undefined. */

@@ -157,7 +157,10 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
     r.on('error', (e: NodeJS.ErrnoException) => {
       req.signal?.removeEventListener('abort', onAbort);
       if (e instanceof SlipwayError) reject(e);
-      else reject(new NetworkError(`${req.method} ${redactUrl(req.url)}: ${e.message}`, e.code, e));
+      else
+        reject(
+          new NetworkError(`${goMethod(req.method)} "${redactUrl(req.url)}": ${goNetText(e)}`, e.code, e),
+        );
     });
     if (body) r.end(body);
     else if (stream) {
@@ -165,6 +168,34 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       stream.pipe(r);
     } else r.end();
   });
+}
+
+/** Go's *url.Error names the method as net/http's client functions do: `Get`, `Head`, `Put`. */
+function goMethod(method: string): string {
+  return method.charAt(0) + method.slice(1).toLowerCase();
+}
+
+const GO_CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  EHOSTUNREACH: 'no route to host',
+  ENETUNREACH: 'network is unreachable',
+};
+
+/**
+ * Go's *net.OpError text for the dial failures Docker users see (`dial tcp 127.0.0.1:5000: connect:
+ * connection refused`, `dial tcp: lookup x: no such host`); other errors keep Node's words.
+ */
+function goNetText(
+  e: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string },
+): string {
+  const connect = e.code === undefined ? undefined : GO_CONNECT_ERRORS[e.code];
+  if (connect && e.syscall === 'connect' && e.address !== undefined && e.port !== undefined) {
+    const host = e.address.includes(':') ? `[${e.address}]` : e.address;
+    return `dial tcp ${host}:${e.port}: connect: ${connect}`;
+  }
+  if (e.code === 'ENOTFOUND' && e.hostname !== undefined)
+    return `dial tcp: lookup ${e.hostname}: no such host`;
+  return e.message;
 }
 
 /** Read a whole (small) response body; refuses more than `limit` bytes. */

@@ -14,7 +14,7 @@ import type { ImageRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { BlobOrigins } from './blob-origins.js';
 import { EndpointSession, RegistryClient, type RegistryContext } from './client.js';
-import { blobChunks, gzipTrailerSize } from './download.js';
+import { blobChunks, layerSizeTap } from './download.js';
 import { RegistryError } from './errors.js';
 import { type Endpoint, endpointsFor } from './hosts.js';
 import { assertImageManifest, MANIFEST_ACCEPT, parseManifestBytes } from './manifest.js';
@@ -58,8 +58,47 @@ export interface PullResult {
  */
 export async function pullImage(store: Store, ref: string, opts: PullOptions = {}): Promise<PullResult> {
   const r = parseDockerRef(ref);
-  const ctx = makeContext(opts);
   const progress = opts.onProgress ?? (() => {});
+  const result = await onEndpoints(r, opts, (ep, ctx, want) =>
+    pullFrom(store, r, ep, ctx, want, opts, progress),
+  );
+  progress(statusLine(result.upToDate, familiarString(r)));
+  return result;
+}
+
+/**
+ * `docker pull --all-tags`: every tag the registry lists for the repository, in its order, each with
+ * its own "Pulling from" and "Digest:" lines, then one status line for the repository.
+ */
+export async function pullAllTags(store: Store, repo: string, opts: PullOptions = {}): Promise<PullResult[]> {
+  const r = parseDockerRef(repo);
+  const progress = opts.onProgress ?? (() => {});
+  const results = await onEndpoints(r, opts, async (ep, ctx, want) => {
+    const tags = await new RegistryClient(new EndpointSession(ep, ctx), r.path, 'pull').listTags();
+    const out: PullResult[] = [];
+    for (const tag of tags) out.push(await pullFrom(store, { ...r, tag }, ep, ctx, want, opts, progress));
+    return out;
+  });
+  progress(
+    statusLine(
+      results.every((x) => x.upToDate),
+      familiarName(r),
+    ),
+  );
+  return results;
+}
+
+function statusLine(upToDate: boolean, name: string): string {
+  return upToDate ? `Status: Image is up to date for ${name}` : `Status: Downloaded newer image for ${name}`;
+}
+
+/** Run `fn` against the endpoints for `r`: for docker.io, configured mirrors first, then the origin. */
+async function onEndpoints<T>(
+  r: Reference,
+  opts: PullOptions,
+  fn: (ep: Endpoint, ctx: RegistryContext, want: PlatformSpec) => Promise<T>,
+): Promise<T> {
+  const ctx = makeContext(opts);
   const want =
     opts.platform === undefined
       ? hostPlatform()
@@ -71,11 +110,10 @@ export async function pullImage(store: Store, ref: string, opts: PullOptions = {
     mirrors: true,
     ...(opts.tlsVerify === undefined ? {} : { tlsVerify: opts.tlsVerify }),
   });
-  progress(`${r.digest ?? r.tag}: Pulling from ${r.path}`);
   for (let i = 0; i < endpoints.length; i++) {
     const ep = endpoints[i]!;
     try {
-      return await pullFrom(store, r, ep, ctx, want, opts, progress);
+      return await fn(ep, ctx, want);
     } catch (e) {
       const interrupted = e instanceof SlipwayError && e.code === 'INTERRUPTED';
       // A mirror that fails for any reason falls back to the next one / the origin, as in Docker.
@@ -124,6 +162,9 @@ async function pullFrom(
   const session = new EndpointSession(ep, ctx);
   const client = new RegistryClient(session, r.path, 'pull');
   const top = await client.getManifest(r.digest ?? r.tag!, MANIFEST_ACCEPT);
+  // moby prints this once the manifest is fetched (so not before a "not found"), keyed by the tag or,
+  // for a digest pull, by the whole canonical reference.
+  progress(`${r.digest === undefined ? r.tag : name}: Pulling from ${r.path}`);
   const topDigest = sha256Digest(top.bytes);
   if (r.digest !== undefined && topDigest !== r.digest) {
     throw new RegistryError(`manifest verification failed for digest ${r.digest}`);
@@ -166,7 +207,6 @@ async function pullFrom(
   if (existing && existing.manifestDigest === manifestDigest) {
     await origins.record(ep.host, r.path, allBlobs).catch(() => {});
     progress(`Digest: ${topDigest}`);
-    progress(`Status: Image is up to date for ${familiarString(r)}`);
     return {
       record: existing,
       reference: name,
@@ -211,17 +251,17 @@ async function pullFrom(
   const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
   const sizes = new Map<string, number>();
   const missing: Descriptor[] = [];
-  for (const l of unique) {
-    if (await store.hasBlob(l.digest)) progress(`${shortId(l.digest)}: Already exists`);
-    else {
-      progress(`${shortId(l.digest)}: Pulling fs layer`);
-      missing.push(l);
-    }
+  for (const l of unique) if (!(await store.hasBlob(l.digest))) missing.push(l);
+  // moby skips the layers of an image it already has (another tag of it): no layer lines at all.
+  const haveImage = missing.length === 0 && (await store.tryResolve(manifest.config.digest)) !== undefined;
+  if (!haveImage) {
+    for (const l of unique)
+      progress(`${shortId(l.digest)}: ${missing.includes(l) ? 'Pulling fs layer' : 'Already exists'}`);
   }
   await runPool(missing, opts.concurrency ?? 3, async (l) => {
-    const gz = layerCompression(l.mediaType) === 'gzip' ? gzipTrailerSize() : undefined;
-    await fetchBlob(l, 'filesystem layer', gz?.tap);
-    const n = gz?.result();
+    const measure = layerSizeTap(layerCompression(l.mediaType));
+    await fetchBlob(l, 'filesystem layer', measure.tap);
+    const n = await measure.result();
     if (n !== undefined) sizes.set(l.digest, n);
     progress(`${shortId(l.digest)}: Verifying Checksum`);
     progress(`${shortId(l.digest)}: Download complete`);
@@ -240,6 +280,5 @@ async function pullFrom(
   }
   await origins.record(ep.host, r.path, allBlobs).catch(() => {});
   progress(`Digest: ${topDigest}`);
-  progress(`Status: Downloaded newer image for ${familiarString(r)}`);
   return { record, reference: name, digest: topDigest, manifestDigest, upToDate: false, source: ep.url };
 }

@@ -56,11 +56,14 @@ export async function pushImage(store: Store, ref: string, opts: PushOptions = {
   const r = parseDockerRef(ref);
   const name = formatReference(r);
   const tag = r.tag!;
+  const progress = opts.onProgress ?? (() => {});
+  // moby names the repository before it looks for the image or dials the registry, so this line
+  // comes first even when the push then fails.
+  progress(`The push refers to repository [${repositoryName(r)}]`);
   const record = await store.tryResolve(name);
   if (!record)
     throw new SlipwayError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarName(r)}`);
   const ctx = makeContext(opts);
-  const progress = opts.onProgress ?? (() => {});
   const ep = originEndpoint(r.domain, {
     config: ctx.config,
     ...(opts.tlsVerify === undefined ? {} : { tlsVerify: opts.tlsVerify }),
@@ -73,9 +76,13 @@ export async function pushImage(store: Store, ref: string, opts: PushOptions = {
   const manifestBytes = await store.readBlob(record.manifestDigest);
   const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
   await store.pin([manifest.config.digest, ...manifest.layers.map((l) => l.digest)]);
-  progress(`The push refers to repository [${repositoryName(r)}]`);
+  // Docker keys push progress by each layer's diff ID (the uncompressed digest), not the blob's.
+  const diffIds = (await store.readConfig(manifest.config.digest)).rootfs?.diff_ids ?? [];
+  const progressId = new Map(manifest.layers.map((l, i) => [l.digest, shortId(diffIds[i] ?? l.digest)]));
+  // moby dials the registry before it lists any layer: an unreachable one fails with no Preparing lines.
+  await session.ready();
   const layers = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()].reverse();
-  for (const l of layers) progress(`${shortId(l.digest)}: Preparing`);
+  for (const l of layers) progress(`${progressId.get(l.digest)}: Preparing`);
 
   const pushOne = async (d: Descriptor): Promise<{ status: BlobPushStatus; from?: string }> => {
     if (!(await store.hasBlob(d.digest))) {
@@ -106,7 +113,7 @@ export async function pushImage(store: Store, ref: string, opts: PushOptions = {
         : res.status === 'mounted'
           ? `Mounted from ${res.from}`
           : 'Pushed';
-    progress(`${shortId(l.digest)}: ${line}`);
+    progress(`${progressId.get(l.digest)}: ${line}`);
     return { digest: l.digest, ...res };
   });
   await pushOne(manifest.config);

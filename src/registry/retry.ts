@@ -28,6 +28,8 @@ export interface RetryOptions {
   policy?: RetryPolicy;
   signal?: AbortSignal | undefined;
   onRetry?: ((e: unknown, attempt: number, delayMs: number) => void) | undefined;
+  /** Narrows isRetryable for one call site. */
+  retryIf?: (e: unknown) => boolean;
 }
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
@@ -36,7 +38,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     try {
       return await fn(attempt);
     } catch (e) {
-      if (!isRetryable(e) || attempt + 1 >= policy.attempts) throw e;
+      if (!isRetryable(e) || opts.retryIf?.(e) === false || attempt + 1 >= policy.attempts) throw e;
       const delay = retryDelay(e, attempt, policy);
       opts.onRetry?.(e, attempt + 1, delay);
       await sleep(delay, opts.signal);

@@ -85,7 +85,7 @@ export const run: CommandRunner = async (args, ctx) => {
     });
     if (!result.helper) {
       ctx.err(
-        `WARNING! Your password will be stored unencrypted in ${result.file}.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/engine/reference/commandline/login/#credential-stores\n\n`,
+        `WARNING! Your password will be stored unencrypted in ${result.file}.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n`,
       );
     }
     ctx.out('Login Succeeded\n');

@@ -18,7 +18,7 @@ export const run: CommandRunner = async (args, ctx) => {
   }
   const server = cmd.args[0];
   ctx.out(`Removing login credentials for ${credentialKey(server)}\n`);
-  const result = await logout(server);
-  if (!result.removed) ctx.err(`WARNING: no credentials were stored for ${result.serverAddress}\n`);
+  // docker/cli says nothing more when there was nothing to erase.
+  await logout(server);
   return 0;
 };

@@ -1,8 +1,12 @@
-import { SlipwayError } from '../../errors.js';
-import { parseReference } from '../../image/reference.js';
+import { parseDockerRef, repositoryName } from '../../image/reference.js';
 import { requireArgs } from '../../images/cli-support.js';
-import { parseTlsVerify, registryFailure, withInterrupt } from '../../registry/cli-support.js';
-import { pullImage } from '../../registry/pull.js';
+import {
+  parseCliReference,
+  parseTlsVerify,
+  registryFailure,
+  withInterrupt,
+} from '../../registry/cli-support.js';
+import { pullAllTags, pullImage } from '../../registry/pull.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
@@ -23,23 +27,33 @@ export const run: CommandRunner = async (args, ctx) => {
     quiet?: boolean;
     tlsVerify?: string | boolean;
   }>();
-  if (o.allTags) throw new SlipwayError('UNSUPPORTED', 'pull --all-tags is not supported yet');
-  const given = parseReference(name);
+  const given = parseCliReference(ctx, name);
+  if (!given) return 1;
+  if (o.allTags && (given.tag !== undefined || given.digest !== undefined)) {
+    ctx.err("tag can't be used with --all-tags/-a\n");
+    return 1;
+  }
   const tlsVerify = parseTlsVerify(o.tlsVerify);
   const say = (line: string) => {
     if (!o.quiet) ctx.out(`${line}\n`);
   };
-  if (given.tag === undefined && given.digest === undefined) say('Using default tag: latest');
+  if (!o.allTags && given.tag === undefined && given.digest === undefined) say('Using default tag: latest');
   const store = await Store.open(ctx.root);
   try {
     return await withInterrupt(async (signal) => {
       try {
-        const result = await pullImage(store, name, {
+        const pullOpts = {
           signal,
           onProgress: say,
           ...(o.platform ? { platform: o.platform } : {}),
           ...(tlsVerify === undefined ? {} : { tlsVerify }),
-        });
+        };
+        if (o.allTags) {
+          await pullAllTags(store, name, pullOpts);
+          ctx.out(`${repositoryName(parseDockerRef(name))}\n`);
+          return 0;
+        }
+        const result = await pullImage(store, name, pullOpts);
         ctx.out(`${result.reference}\n`);
         return 0;
       } catch (e) {

@@ -1,7 +1,11 @@
-import { SlipwayError } from '../../errors.js';
-import { formatReference, parseDockerRef, parseReference, repositoryName } from '../../image/reference.js';
+import { formatReference, parseDockerRef, repositoryName } from '../../image/reference.js';
 import { requireArgs } from '../../images/cli-support.js';
-import { parseTlsVerify, registryFailure, withInterrupt } from '../../registry/cli-support.js';
+import {
+  parseCliReference,
+  parseTlsVerify,
+  registryFailure,
+  withInterrupt,
+} from '../../registry/cli-support.js';
 import { pushImage } from '../../registry/push.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
@@ -19,9 +23,12 @@ export const run: CommandRunner = async (args, ctx) => {
   const [name] = requireArgs(cmd, 1, 'exactly') as [string];
   const o = cmd.opts<{ allTags?: boolean; quiet?: boolean; tlsVerify?: string | boolean }>();
   const tlsVerify = parseTlsVerify(o.tlsVerify);
-  const given = parseReference(name);
+  const given = parseCliReference(ctx, name);
+  if (!given) return 1;
   if (o.allTags && (given.tag !== undefined || given.digest !== undefined)) {
-    throw new SlipwayError('USAGE', "tag can't be used with --all-tags/-a");
+    // docker/cli's own check: a bare sentence and status 1, not a usage error.
+    ctx.err("tag can't be used with --all-tags/-a\n");
+    return 1;
   }
   const say = (line: string) => {
     if (!o.quiet) ctx.out(`${line}\n`);
@@ -36,6 +43,7 @@ export const run: CommandRunner = async (args, ctx) => {
         .filter((n) => n.startsWith(`${repo}:`))
         .sort();
       if (refs.length === 0) {
+        say(`The push refers to repository [${repo}]`);
         ctx.err(`An image does not exist locally with the tag: ${name}\n`);
         return 1;
       }

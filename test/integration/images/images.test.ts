@@ -514,8 +514,11 @@ test('save -o: a missing or unwritable directory is a sentence, checked before t
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^open \/proc\/\.x\.tar\.\d+\.tmp: no such file or directory\n$/);
   const dir = tempDir('images-saveout-dir');
+  // dockerd 20.10's parseNames: a bare name is searched as given, a name:tag misses in the reference store.
   r = slipway(root, ['save', '-o', join(dir, 'x.tar'), 'nosuch']);
-  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: No such image: nosuch:latest\n']);
+  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: No such image: nosuch\n']);
+  r = slipway(root, ['save', '-o', join(dir, 'x.tar'), 'app:1', 'nosuch:2']);
+  assert.deepEqual([r.status, r.stderr], [1, 'Error response from daemon: reference does not exist\n']);
   assert.deepEqual(readdirSync(dir), []);
 });
 
@@ -664,4 +667,34 @@ test('a reader that closes the pipe early ends the command quietly, as SIGPIPE e
   assert.equal(piped.stderr, '', 'no stack trace, no ERROR line');
   assert.equal(piped.stdout.trim(), '141');
   assert.match(ok(root, ['images']), /busy\s+1 /);
+});
+
+test('load sizes a layer as dockerd does: file bytes once per hard link, plus symlink targets', async () => {
+  const root = tempDir('images-load-size');
+  const dir = tempDir('images-load-size-src');
+  const src = join(dir, 'rootfs');
+  mkdirSync(join(src, 'bin'), { recursive: true });
+  writeFileSync(join(src, 'bin/busybox'), 'x'.repeat(1000));
+  symlinkSync('busybox', join(src, 'bin/sh'));
+  execFileSync('ln', [join(src, 'bin/busybox'), join(src, 'bin/ls')]);
+  const layer = execFileSync('tar', ['-C', src, '-cf', '-', '.']);
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: [sha256Digest(layer)] },
+  });
+  const p = tar.pack();
+  p.entry({ name: 'cfg.json' }, config);
+  p.entry({ name: 'l/layer.tar' }, gzipSync(layer));
+  p.entry(
+    { name: 'manifest.json' },
+    JSON.stringify([{ Config: 'cfg.json', RepoTags: ['sized:1'], Layers: ['l/layer.tar'] }]),
+  );
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  writeFileSync(join(dir, 'img.tar'), Buffer.concat(chunks));
+  assert.equal(ok(root, ['load', '-i', join(dir, 'img.tar')]), 'Loaded image: sized:1\n');
+  // Not the tar's length (headers and padding): dockerd walks the unpacked tree.
+  assert.equal(ok(root, ['image', 'inspect', '--format', '{{.Size}}', 'sized:1']), `${1000 + 7}\n`);
 });

@@ -77,6 +77,11 @@ describe('registry with htpasswd Basic auth', {
     });
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stdout, 'Login Succeeded\n');
+    // docker/cli 20.10's unencryptedWarning, word for word (stderr).
+    assert.equal(
+      ok.stderr,
+      `WARNING! Your password will be stored unencrypted in ${join(work, 'docker', 'config.json')}.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n`,
+    );
     noSecret(ok, password);
     const file = join(work, 'docker', 'config.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -96,6 +101,12 @@ describe('registry with htpasswd Basic auth', {
     assert.equal(out.stdout, `Removing login credentials for ${reg.host}\n`);
     const doc = JSON.parse(readFileSync(join(work, 'docker', 'config.json'), 'utf8'));
     assert.equal(doc.auths[reg.host], undefined);
+    // Logging out again is not an error and, as in docker, says nothing more.
+    const twice = await slipway(join(work, 'dst'), ['logout', reg.host], { env });
+    assert.deepEqual(
+      [twice.status, twice.stdout, twice.stderr],
+      [0, `Removing login credentials for ${reg.host}\n`, ''],
+    );
     const again = await slipway(join(work, 'dst2'), ['pull', `${reg.host}/team/app:v1`], { env });
     assert.equal(again.status, 1);
     assert.match(again.stderr, /unauthorized: authentication required/);

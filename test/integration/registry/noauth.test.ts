@@ -9,6 +9,7 @@ import { pullImage } from '../../../src/registry/pull.js';
 import { pushImage } from '../../../src/registry/push.js';
 import { Store } from '../../../src/store/store.js';
 import {
+  freePort,
   hasTool,
   makeTar,
   type RegistryServer,
@@ -96,7 +97,13 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
     const lines = push.stdout.trim().split('\n');
     assert.equal(lines[0], `The push refers to repository [${reg.host}/test/app]`);
     assert.match(push.stdout, /^[0-9a-f]{12}: Preparing$/m);
-    assert.match(push.stdout, /^[0-9a-f]{12}: Pushed$/m);
+    // Docker names a pushed layer by its diff ID, not by the compressed blob's digest.
+    const srcStore = await Store.open(srcRoot());
+    const srcImage = await srcStore.resolve(`${reg.host}/test/app:v1`);
+    const diffId = srcImage.config.rootfs.diff_ids[0]!.slice(7, 19);
+    assert.match(push.stdout, new RegExp(`^${diffId}: Preparing$`, 'm'));
+    assert.match(push.stdout, new RegExp(`^${diffId}: Pushed$`, 'm'));
+    await srcStore.close();
     assert.match(lines.at(-1)!, /^v1: digest: sha256:[0-9a-f]{64} size: \d+$/);
     const pushedDigest = /digest: (sha256:[0-9a-f]{64})/.exec(lines.at(-1)!)![1]!;
     const again = await slipway(srcRoot(), ['push', `${reg.host}/test/app:v1`], { env });
@@ -117,6 +124,8 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
     assert.equal(img.manifestDigest, pushedDigest);
     const src = await (await Store.open(srcRoot())).resolve(`${reg.host}/test/app:v1`);
     assert.equal(img.id, src.id);
+    // dockerd sizes a pulled layer by its unpacked files, as import does, not by the tar's length.
+    assert.equal(img.size, src.size);
 
     const second = await slipway(root, ['pull', `${reg.host}/test/app:v1`], { env });
     assert.equal(second.status, 0, second.stderr);
@@ -133,7 +142,10 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
       { env },
     );
     assert.equal(byDigest.status, 0, byDigest.stderr);
-    assert.match(byDigest.stdout, new RegExp(`^${pushedDigest}: Pulling from test/app`));
+    assert.equal(
+      byDigest.stdout.split('\n')[0],
+      `${reg.host}/test/app@${pushedDigest}: Pulling from test/app`,
+    );
   });
 
   test('unknown tag and unknown image give the registry words', async () => {
@@ -143,9 +155,35 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
       r.stderr.trim(),
       `Error response from daemon: manifest for ${reg.host}/test/app:nope not found: manifest unknown: manifest unknown`,
     );
+    // moby prints "Pulling from" only once it has the manifest.
+    assert.equal(r.stdout, '');
     const p = await slipway(srcRoot(), ['push', `${reg.host}/test/none:v1`], { env });
     assert.equal(p.status, 1);
     assert.match(p.stderr, /An image does not exist locally with the tag: 127\.0\.0\.1:\d+\/test\/none/);
+    assert.equal(p.stdout, `The push refers to repository [${reg.host}/test/none]\n`);
+  });
+
+  test("unreachable registry and malformed names fail at once in Docker's words", async () => {
+    const host = `127.0.0.1:${await freePort()}`;
+    const dial = `Get "http://${host}/v2/": dial tcp ${host}: connect: connection refused`;
+    const started = Date.now();
+    const pull = await slipway(join(work, 'refused-root'), ['pull', `${host}/x/y:1`], { env });
+    assert.equal(pull.status, 1);
+    assert.equal(pull.stdout, '');
+    assert.equal(pull.stderr, `Error response from daemon: ${dial}\n`);
+    const tag = await slipway(srcRoot(), ['tag', `${reg.host}/test/app:v1`, `${host}/x/y:1`], { env });
+    assert.equal(tag.status, 0, tag.stderr);
+    const push = await slipway(srcRoot(), ['push', `${host}/x/y:1`], { env });
+    assert.equal(push.status, 1);
+    assert.equal(push.stdout, `The push refers to repository [${host}/x/y]\n`);
+    assert.equal(push.stderr, `${dial}\n`);
+    // A refused first contact is not retried (Docker gives up at once).
+    assert.ok(Date.now() - started < 4000, `took ${Date.now() - started} ms`);
+    for (const verb of ['pull', 'push']) {
+      const bad = await slipway(srcRoot(), [verb, 'a::b'], { env });
+      assert.equal(bad.status, 1);
+      assert.equal(bad.stderr, 'invalid reference format\n');
+    }
   });
 
   test("skopeo reads what slipway pushed; slipway pulls what skopeo pushed from slipway's layout", {
@@ -183,6 +221,57 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
     const img = await (await Store.open(root)).resolve(`${reg.host}/from-skopeo/app:v2`);
     const src = await (await Store.open(srcRoot())).resolve(`${reg.host}/test/app:v1`);
     assert.equal(img.id, src.id);
+  });
+
+  test('pull --all-tags: each tag in the registry order, one status line, the repository last', async () => {
+    for (const t of ['b', 'a']) {
+      const tag = await slipway(
+        srcRoot(),
+        ['tag', `${reg.host}/test/app:v1`, `${reg.host}/alltags/app:${t}`],
+        {
+          env,
+        },
+      );
+      assert.equal(tag.status, 0, tag.stderr);
+    }
+    const push = await slipway(srcRoot(), ['push', '-a', `${reg.host}/alltags/app`], { env });
+    assert.equal(push.status, 0, push.stderr);
+    const listed = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        http
+          .get(`http://${reg.host}/v2/alltags/app/tags/list`, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => {
+              body += c.toString();
+            });
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      }),
+    ).tags as string[];
+    const root = join(work, 'alltags-root');
+    const pull = await slipway(root, ['pull', '-a', `${reg.host}/alltags/app`], { env });
+    assert.equal(pull.status, 0, pull.stderr);
+    const lines = pull.stdout.trim().split('\n');
+    assert.deepEqual(
+      lines.filter((l) => l.includes('Pulling from')),
+      listed.map((t) => `${t}: Pulling from alltags/app`),
+    );
+    // The second tag names an image pulled a moment ago: moby prints no layer lines for it.
+    const second = lines.indexOf(`${listed[1]}: Pulling from alltags/app`);
+    assert.match(lines[second + 1]!, /^Digest: sha256:/);
+    assert.deepEqual(lines.slice(-2), [
+      `Status: Downloaded newer image for ${reg.host}/alltags/app`,
+      `${reg.host}/alltags/app`,
+    ]);
+    const again = await slipway(root, ['pull', '-a', `${reg.host}/alltags/app`], { env });
+    assert.match(again.stdout, new RegExp(`^Status: Image is up to date for ${reg.host}/alltags/app$`, 'm'));
+    const images = await slipway(root, ['images', '--format', '{{.Tag}}'], { env });
+    assert.deepEqual(images.stdout.trim().split('\n').sort(), ['a', 'b']);
+    for (const verb of ['pull', 'push']) {
+      const r = await slipway(root, [verb, '-a', `${reg.host}/alltags/app:a`], { env });
+      assert.deepEqual([r.status, r.stderr], [1, "tag can't be used with --all-tags/-a\n"]);
+    }
   });
 
   test('cross-repository mount for blobs pushed to another repository', async () => {
