@@ -1,9 +1,4 @@
-import { once } from 'node:events';
 import { SlipwayError } from '../errors.js';
-import { decompressor } from '../layer/compress.js';
-import { importedBytes } from '../layer/content-size.js';
-import { readTar } from '../layer/tar-reader.js';
-import type { Compression } from '../layer/types.js';
 import type { RegistryClient } from './client.js';
 import { NetworkError, sleep } from './http.js';
 import { DEFAULT_RETRY, isRetryable, type RetryPolicy, retryDelay } from './retry.js';
@@ -86,45 +81,34 @@ export async function* blobChunks(
 }
 
 /**
- * Pass a layer blob through while measuring its Docker SIZE: dockerd unpacks a pulled layer and walks
- * the tree (regular files once per inode, plus symlink targets), which the tar's length (gzip's
- * ISIZE) overstates by its headers and padding, 10% for a Debian rootfs. The layer is inflated and
- * its headers read as it arrives, so a network-bound pull pays nothing extra; the download waits for
- * the inflater, never the reverse, so memory stays bounded. `result()` is undefined when the blob
- * could not be read as a tar (the caller falls back to another measure).
+ * Pass a gzip stream through while keeping its trailer: the last 4 bytes (ISIZE) hold the
+ * uncompressed length (Docker's layer SIZE), so a pulled layer is neither inflated on the way in
+ * (that alone took longer than skopeo's whole pull) nor read again to measure it. ISIZE is modulo
+ * 2^32 and describes the last member only; layers are single-member gzip, and a wrapped count is
+ * corrected when it is below the compressed length. `result()` is undefined for data that is not gzip.
  */
-export function layerSizeTap(compression: Compression): {
+export function gzipTrailerSize(): {
   tap: (src: AsyncIterable<Buffer>) => AsyncGenerator<Buffer>;
-  result: () => Promise<number | undefined>;
+  result: () => number | undefined;
 } {
-  const codec = decompressor(compression);
-  let failed = false;
-  const counting = (async () => {
-    let n = 0;
-    for await (const m of readTar(codec.stream as AsyncIterable<Buffer>)) n += importedBytes(m.header);
-    await codec.done;
-    return n;
-  })().catch(() => {
-    failed = true;
-    codec.stream.destroy();
-    return undefined;
-  });
+  let head: Buffer = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
+  let total = 0;
   return {
     async *tap(src) {
-      let ended = false;
-      try {
-        for await (const c of src) {
-          if (!failed && !codec.stream.write(c)) {
-            await Promise.race([once(codec.stream, 'drain').catch(() => {}), counting]);
-          }
-          yield c;
-        }
-        codec.stream.end();
-        ended = true;
-      } finally {
-        if (!ended) codec.stream.destroy();
+      for await (const c of src) {
+        if (head.length < 2) head = Buffer.concat([head, c.subarray(0, 2)]);
+        total += c.length;
+        tail = c.length >= 4 ? c.subarray(c.length - 4) : Buffer.concat([tail, c]).subarray(-4);
+        yield c;
       }
     },
-    result: () => counting,
+    result: () => {
+      if (head.length < 2 || head[0] !== 0x1f || head[1] !== 0x8b || tail.length < 4) return undefined;
+      let size = tail.readUInt32LE(0);
+      // Deflate never grows data by more than its stored-block overhead (5 bytes per 64 KiB).
+      while (size + total / 1000 + 1024 < total) size += 2 ** 32;
+      return size;
+    },
   };
 }

@@ -14,7 +14,7 @@ import type { ImageRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { BlobOrigins } from './blob-origins.js';
 import { EndpointSession, RegistryClient, type RegistryContext } from './client.js';
-import { blobChunks, layerSizeTap } from './download.js';
+import { blobChunks, gzipTrailerSize } from './download.js';
 import { RegistryError } from './errors.js';
 import { type Endpoint, endpointsFor } from './hosts.js';
 import { assertImageManifest, MANIFEST_ACCEPT, parseManifestBytes } from './manifest.js';
@@ -259,9 +259,9 @@ async function pullFrom(
       progress(`${shortId(l.digest)}: ${missing.includes(l) ? 'Pulling fs layer' : 'Already exists'}`);
   }
   await runPool(missing, opts.concurrency ?? 3, async (l) => {
-    const measure = layerSizeTap(layerCompression(l.mediaType));
-    await fetchBlob(l, 'filesystem layer', measure.tap);
-    const n = await measure.result();
+    const gz = layerCompression(l.mediaType) === 'gzip' ? gzipTrailerSize() : undefined;
+    await fetchBlob(l, 'filesystem layer', gz?.tap);
+    const n = gz?.result();
     if (n !== undefined) sizes.set(l.digest, n);
     progress(`${shortId(l.digest)}: Verifying Checksum`);
     progress(`${shortId(l.digest)}: Download complete`);

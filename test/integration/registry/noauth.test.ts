@@ -124,8 +124,6 @@ describe('registry without auth', { skip: !haveRegistry && 'docker-registry not 
     assert.equal(img.manifestDigest, pushedDigest);
     const src = await (await Store.open(srcRoot())).resolve(`${reg.host}/test/app:v1`);
     assert.equal(img.id, src.id);
-    // dockerd sizes a pulled layer by its unpacked files, as import does, not by the tar's length.
-    assert.equal(img.size, src.size);
 
     const second = await slipway(root, ['pull', `${reg.host}/test/app:v1`], { env });
     assert.equal(second.status, 0, second.stderr);
