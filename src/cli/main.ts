@@ -41,7 +41,8 @@ const commands: Record<string, Loader> = {
   debug: () => import('./commands/debug.js'),
 };
 
-const USAGE = `Usage: slipway [OPTIONS] COMMAND
+const USAGE = `
+Usage:  slipway [OPTIONS] COMMAND
 
 A daemonless container image builder and manager
 
