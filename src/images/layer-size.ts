@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex } from '../image/digest.js';
 import { layerCompression } from '../image/media-types.js';
 import type { Descriptor } from '../image/types.js';
-import { decompressor } from '../layer/compress.js';
+import { decompressedFile } from '../layer/compress.js';
 import { regularFileBytes } from '../layer/content-size.js';
 import { readTar } from '../layer/tar-reader.js';
 import type { Compression } from '../layer/types.js';
@@ -48,16 +47,9 @@ export async function layerSize(store: Store, layer: Descriptor): Promise<number
 }
 
 async function measure(path: string, compression: Compression): Promise<number> {
-  const input = createReadStream(path);
+  const { content, done } = decompressedFile(path, compression);
   let n = 0;
-  if (compression === 'none') {
-    for await (const member of readTar(input)) n += regularFileBytes(member.header);
-    return n;
-  }
-  const codec = decompressor(compression);
-  input.on('error', (e) => codec.stream.destroy(e));
-  input.pipe(codec.stream);
-  for await (const member of readTar(codec.stream)) n += regularFileBytes(member.header);
-  await codec.done;
+  for await (const member of readTar(content)) n += regularFileBytes(member.header);
+  await done;
   return n;
 }

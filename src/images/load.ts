@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SlipwayError } from '../errors.js';
@@ -7,7 +6,7 @@ import { type Digest, isDigest, sha256Digest } from '../image/digest.js';
 import { isIndexMediaType, MediaType } from '../image/media-types.js';
 import { familiarString, formatReference, tryParseDockerRef } from '../image/reference.js';
 import type { Descriptor, ImageConfig, Index, Manifest } from '../image/types.js';
-import { decompressor, detectCompression } from '../layer/compress.js';
+import { decompressedFile, decompressor, detectCompression } from '../layer/compress.js';
 import { importedBytes } from '../layer/content-size.js';
 import { TYPEFLAG } from '../layer/tar-header.js';
 import { readTar } from '../layer/tar-reader.js';
@@ -160,16 +159,7 @@ async function readArchive(store: Store, input: Readable): Promise<Archive> {
  * symlink targets), not by the tar's length, which for small files is mostly headers and padding.
  */
 async function diffIdOf(store: Store, blob: Stored): Promise<{ diffId: Digest; size: number }> {
-  const input = createReadStream(store.blobPath(blob.digest));
-  let content: AsyncIterable<Buffer> = input;
-  let done: Promise<void> = Promise.resolve();
-  if (blob.compression !== 'none') {
-    const codec = decompressor(blob.compression);
-    input.on('error', (e) => codec.stream.destroy(e));
-    input.pipe(codec.stream);
-    content = codec.stream;
-    done = codec.done;
-  }
+  const { content, done } = decompressedFile(store.blobPath(blob.digest), blob.compression);
   const h = createHash('sha256');
   async function* hashed(): AsyncGenerator<Buffer> {
     for await (const c of content) {

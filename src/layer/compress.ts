@@ -3,6 +3,7 @@
  * (Debian package `zstd`) as a streaming child process.
  */
 import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { type Duplex, Duplex as DuplexClass, PassThrough } from 'node:stream';
 import { createGunzip, createGzip, gzipSync, type ZlibOptions, constants as zc } from 'node:zlib';
 import { SlipwayError } from '../errors.js';
@@ -109,6 +110,19 @@ export function decompressor(compression: Compression): CodecStream {
     case 'none':
       return { stream: new PassThrough(), done: Promise.resolve() };
   }
+}
+
+/** A stored blob's uncompressed bytes; `done` settles once the decoder is through (zstd's exit status). */
+export function decompressedFile(
+  path: string,
+  compression: Compression,
+): { content: AsyncIterable<Buffer>; done: Promise<void> } {
+  const input = createReadStream(path);
+  if (compression === 'none') return { content: input, done: Promise.resolve() };
+  const codec = decompressor(compression);
+  input.on('error', (e) => codec.stream.destroy(e));
+  input.pipe(codec.stream);
+  return { content: codec.stream, done: codec.done };
 }
 
 /** Sniff magic bytes: gzip `1f 8b`, zstd `28 b5 2f fd`; anything else is taken as a plain tar. */
