@@ -22,6 +22,18 @@ export class ArgCountError extends SlipwayError {
   }
 }
 
+/** docker/cli's argument-count checks (cli/required.go), with its wording; returns the arguments. */
+export function requireArgs(
+  cmd: UsageSource & { args: readonly string[] },
+  n: number,
+  kind: 'exactly' | 'at least' | 'at most' = 'at least',
+): string[] {
+  const got = cmd.args.length;
+  const ok = kind === 'exactly' ? got === n : kind === 'at least' ? got >= n : got <= n;
+  if (!ok) throw new ArgCountError(cmd, `requires ${kind} ${n} argument${n === 1 ? '' : 's'}`);
+  return [...cmd.args];
+}
+
 /** The text and exit status Docker gives a usage error, or undefined for slipway's own `ERROR:` line. */
 export function dockerUsageError(e: SlipwayError): { text: string; status: number } | undefined {
   // Only errors carrying Docker's hint are Docker's: cobra prints them bare, hint on its own line.

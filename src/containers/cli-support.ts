@@ -1,5 +1,4 @@
 import type { CliContext } from '../cli/context.js';
-import { ArgCountError, type UsageSource } from '../cli/usage-error.js';
 import { SlipwayError } from '../errors.js';
 import { containerRuntime, refresh } from './lifecycle.js';
 import { followLog } from './logs.js';
@@ -35,12 +34,6 @@ export async function forEachContainer(
     }
   }
   return failed ? 1 : 0;
-}
-
-export function requireArgs(cmd: UsageSource & { args: readonly string[] }, min: number): void {
-  if (cmd.args.length < min) {
-    throw new ArgCountError(cmd, `requires at least ${min} argument${min === 1 ? '' : 's'}`);
-  }
 }
 
 /**

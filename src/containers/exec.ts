@@ -37,12 +37,12 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
   const processFile = join(p.dir, `exec-${process.pid}.json`);
   const args = ['--root', runtime.stateRoot ?? '', '--log', logFile, '--log-format', 'json', 'exec'];
   const env = opts.tty ? [...opts.env, 'TERM=xterm'] : opts.env;
-  const ownProcess = opts.user !== undefined && opts.user !== '';
-  if (opts.user !== undefined && ownProcess) {
+  const user = opts.user === '' ? undefined : opts.user;
+  if (user !== undefined) {
     // runc exec's --additional-gids adds to the container's groups; Docker's exec -u replaces them.
     // A whole process (the container's, with this exec's changes) is the only way to say so.
     const base = (JSON.parse(readFileSync(join(p.bundle, 'config.json'), 'utf8')) as OciRuntimeSpec).process;
-    const u = withPrimaryGroup(resolveUser(p.rootfs, opts.user));
+    const u = withPrimaryGroup(resolveUser(p.rootfs, user));
     const proc: OciProcess = {
       ...base,
       terminal: opts.tty,
@@ -59,7 +59,7 @@ export async function execInContainer(cs: ContainerStore, ref: string, opts: Exe
     if (opts.tty) args.push('--tty');
   }
   if (opts.detach) args.push('--detach');
-  args.push(rec.id, ...(ownProcess ? [] : opts.command));
+  args.push(rec.id, ...(user === undefined ? opts.command : []));
   try {
     const code = opts.tty
       ? await execOnTerminal(runtime.binary, args, opts.interactive)

@@ -1,5 +1,3 @@
-import type { Command } from 'commander';
-import { ArgCountError } from '../cli/usage-error.js';
 import { SlipwayError } from '../errors.js';
 import { InvalidFilterError } from './filters.js';
 import { TemplateError } from './format.js';
@@ -7,14 +5,6 @@ import { TemplateError } from './format.js';
 /** What a CLI command needs to print Docker's error lines. */
 export interface ErrorSink {
   err: (text: string) => void;
-}
-
-/** docker/cli's argument-count checks, with its wording (the command's name: `images`, `image ls`, …). */
-export function requireArgs(cmd: Command, n: number, kind: 'exactly' | 'at least' | 'at most'): string[] {
-  const got = cmd.args.length;
-  const ok = kind === 'exactly' ? got === n : kind === 'at least' ? got >= n : got <= n;
-  if (!ok) throw new ArgCountError(cmd, `requires ${kind} ${n} argument${n === 1 ? '' : 's'}`);
-  return cmd.args;
 }
 
 /** The line Docker prints for a daemon-side failure, or undefined for errors main.ts reports itself. */

@@ -34,6 +34,17 @@ export function parseCliReference(ctx: CliContext, name: string): Reference | un
   }
 }
 
+/** docker/cli's own check for `-a` with a tag or digest: a bare sentence and status 1, not a usage error. */
+export function refuseTagWithAllTags(
+  ctx: CliContext,
+  allTags: boolean | undefined,
+  given: Reference,
+): boolean {
+  if (!allTags || (given.tag === undefined && given.digest === undefined)) return false;
+  ctx.err("tag can't be used with --all-tags/-a\n");
+  return true;
+}
+
 /** Run with an AbortSignal that SIGINT/SIGTERM trip, so downloads stop and temp files go away. */
 export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();

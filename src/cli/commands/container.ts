@@ -10,7 +10,7 @@ import { humanSize } from '../../images/humanize.js';
 import type { CliContext, CommandRunner } from '../context.js';
 import { groupFallback } from '../group.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
-import { ArgCountError } from '../usage-error.js';
+import { requireArgs } from '../usage-error.js';
 import { psRunner } from './ps.js';
 import { parseRunArgs, runFailure } from './run.js';
 
@@ -184,9 +184,7 @@ async function inspect(args: string[], ctx: CliContext): Promise<number> {
     .option('-f, --format <format>', 'Format output using a custom template')
     .option('-s, --size', 'Display total file sizes');
   if (parseFlags(cmd, args) === 'help') return 0;
-  if (cmd.args.length === 0) {
-    throw new ArgCountError(cmd, 'requires at least 1 argument');
-  }
+  requireArgs(cmd, 1);
   const o = cmd.opts<{ format?: string }>();
   const cs = new ContainerStore(ctx.root);
   const found: Array<Record<string, unknown>> = [];

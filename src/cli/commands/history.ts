@@ -1,9 +1,10 @@
-import { requireArgs, withDockerErrors } from '../../images/cli-support.js';
+import { withDockerErrors } from '../../images/cli-support.js';
 import { renderFormat } from '../../images/format.js';
 import { HISTORY_HEADERS, historyFormat, historyRows, imageHistory } from '../../images/history.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 function parseBool(v: string): boolean {
   if (/^(1|t|T|TRUE|true|True)$/.test(v)) return true;

@@ -1,10 +1,11 @@
-import { requireArgs, withDockerErrors } from '../../images/cli-support.js';
+import { withDockerErrors } from '../../images/cli-support.js';
 import { parseFilterFlags } from '../../images/filters.js';
 import { renderFormat } from '../../images/format.js';
 import { IMAGE_HEADERS, imageFormat, imageRows, listImageEntries } from '../../images/list.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 /** `images` / `image ls`; `verb` is how usage errors name the command. */
 export async function runImages(

@@ -4,7 +4,7 @@ import { importRootfs } from '../../images/import.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags, repeatable } from '../flags.js';
-import { ArgCountError } from '../usage-error.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -18,10 +18,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('-m, --message <text>', 'Set commit message for imported image')
     .option('--platform <platform>', 'Set platform if server is multi-platform capable');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const [source, reference] = cmd.args;
-  if (source === undefined) {
-    throw new ArgCountError(cmd, 'requires at least 1 argument');
-  }
+  const [source, reference] = requireArgs(cmd, 1) as [string, string | undefined];
   if (/^https?:\/\//.test(source))
     throw new SlipwayError('UNSUPPORTED', 'import from a URL is not supported yet');
   const o = cmd.opts<{ change: string[]; message?: string }>();

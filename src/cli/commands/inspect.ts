@@ -1,5 +1,4 @@
 import { inspectContainer } from '../../containers/inspect.js';
-import { requireArgs } from '../../images/cli-support.js';
 import { GoTemplate } from '../../images/gotemplate.js';
 import {
   extraInspectLookups,
@@ -11,6 +10,7 @@ import {
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 /** docker/cli inspect.Inspect: print what was found, then the errors; exit 1 if any name failed. */
 export async function runInspect(

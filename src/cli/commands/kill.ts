@@ -1,9 +1,10 @@
-import { forEachContainer, requireArgs } from '../../containers/cli-support.js';
+import { forEachContainer } from '../../containers/cli-support.js';
 import { killContainer } from '../../containers/lifecycle.js';
 import { signalNumber } from '../../containers/options.js';
 import { ContainerStore } from '../../containers/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(

@@ -6,7 +6,7 @@ import { CredentialStore, credentialKey } from '../../registry/credentials.js';
 import { checkCredentials, login } from '../../registry/login.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
-import { ArgCountError } from '../usage-error.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -21,10 +21,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('--tls-verify [bool]', 'Require HTTPS and verify certificates (default true)')
     .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
-  if (cmd.args.length > 1) {
-    throw new ArgCountError(cmd, 'requires at most 1 argument');
-  }
-  const server = cmd.args[0];
+  const [server] = requireArgs(cmd, 1, 'at most');
   const o = cmd.opts<{
     username?: string;
     password?: string;

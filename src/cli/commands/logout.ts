@@ -2,7 +2,7 @@ import { credentialKey } from '../../registry/credentials.js';
 import { logout } from '../../registry/login.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
-import { ArgCountError } from '../usage-error.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(
@@ -13,10 +13,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .argument('[server]')
     .allowExcessArguments(true);
   if (parseFlags(cmd, args) === 'help') return 0;
-  if (cmd.args.length > 1) {
-    throw new ArgCountError(cmd, 'requires at most 1 argument');
-  }
-  const server = cmd.args[0];
+  const [server] = requireArgs(cmd, 1, 'at most');
   ctx.out(`Removing login credentials for ${credentialKey(server)}\n`);
   // docker/cli says nothing more when there was nothing to erase.
   await logout(server);

@@ -5,7 +5,7 @@ import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
-import { ArgCountError } from '../usage-error.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand('logs', '[OPTIONS] CONTAINER', 'Fetch the logs of a container')
@@ -17,10 +17,7 @@ export const run: CommandRunner = async (args, ctx) => {
     .option('--since <ts>', 'Show logs since timestamp or relative time')
     .option('--until <ts>', 'Show logs before a timestamp or relative time');
   if (parseFlags(cmd, args) === 'help') return 0;
-  const ref = cmd.args[0];
-  if (ref === undefined || cmd.args.length > 1) {
-    throw new ArgCountError(cmd, 'requires exactly 1 argument');
-  }
+  const [ref] = requireArgs(cmd, 1, 'exactly') as [string];
   const o = cmd.opts<{
     follow?: boolean;
     tail: string;

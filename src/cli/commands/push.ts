@@ -1,8 +1,8 @@
 import { formatReference, parseDockerRef, repositoryName } from '../../image/reference.js';
-import { requireArgs } from '../../images/cli-support.js';
 import {
   parseCliReference,
   parseTlsVerify,
+  refuseTagWithAllTags,
   registryFailure,
   withInterrupt,
 } from '../../registry/cli-support.js';
@@ -10,6 +10,7 @@ import { pushImage } from '../../registry/push.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand('push', '[OPTIONS] NAME[:TAG]', 'Upload an image to a registry')
@@ -25,11 +26,7 @@ export const run: CommandRunner = async (args, ctx) => {
   const tlsVerify = parseTlsVerify(o.tlsVerify);
   const given = parseCliReference(ctx, name);
   if (!given) return 1;
-  if (o.allTags && (given.tag !== undefined || given.digest !== undefined)) {
-    // docker/cli's own check: a bare sentence and status 1, not a usage error.
-    ctx.err("tag can't be used with --all-tags/-a\n");
-    return 1;
-  }
+  if (refuseTagWithAllTags(ctx, o.allTags, given)) return 1;
   const say = (line: string) => {
     if (!o.quiet) ctx.out(`${line}\n`);
   };

@@ -1,9 +1,10 @@
-import { daemonMessage, requireArgs } from '../../containers/cli-support.js';
+import { daemonMessage } from '../../containers/cli-support.js';
 import { removeContainer } from '../../containers/lifecycle.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand('rm', '[OPTIONS] CONTAINER [CONTAINER...]', 'Remove one or more containers')

@@ -1,9 +1,10 @@
 import { imageUsers as containerImageUsers } from '../../containers/images-in-use.js';
 import { openStoreForRemoval } from '../../images/cache-roots.js';
-import { dockerErrorLine, requireArgs } from '../../images/cli-support.js';
+import { dockerErrorLine } from '../../images/cli-support.js';
 import { imageUsers, removeImage } from '../../images/remove.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 /** `rmi` / `image rm`: Docker prints each image's records as it goes and the errors at the end. */
 export async function runRmi(

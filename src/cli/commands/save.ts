@@ -1,11 +1,12 @@
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SlipwayError } from '../../errors.js';
-import { requireArgs, withDockerErrors } from '../../images/cli-support.js';
+import { withDockerErrors } from '../../images/cli-support.js';
 import { type SaveFormat, saveImages } from '../../images/save.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 export async function runSave(
   args: string[],

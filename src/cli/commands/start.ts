@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
-import { attachForeground, daemonMessage, requireArgs } from '../../containers/cli-support.js';
+import { attachForeground, daemonMessage } from '../../containers/cli-support.js';
 import { isRunning, resolveContainer, startContainer } from '../../containers/lifecycle.js';
 import { clientTerminalSize, refuseTerminalInput } from '../../containers/pty.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand(

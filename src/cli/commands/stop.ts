@@ -1,10 +1,11 @@
-import { forEachContainer, requireArgs } from '../../containers/cli-support.js';
+import { forEachContainer } from '../../containers/cli-support.js';
 import { resolveContainer, stopContainer } from '../../containers/lifecycle.js';
 import type { ContainerRecord } from '../../containers/record.js';
 import { ContainerStore } from '../../containers/store.js';
 import { SlipwayError } from '../../errors.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 /** `-t N` as Docker reads it: an integer, -1 meaning wait forever. */
 function parseTimeout(text: string | undefined): number | undefined {

@@ -1,9 +1,10 @@
 import { SlipwayError } from '../../errors.js';
 import { parseReference } from '../../image/reference.js';
-import { requireArgs, withDockerErrors } from '../../images/cli-support.js';
+import { withDockerErrors } from '../../images/cli-support.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
+import { requireArgs } from '../usage-error.js';
 
 export async function runTag(
   args: string[],
