@@ -1,48 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot } from '../../helpers/paths.js';
-import { makeBusyboxRootfs, runtimeSkipReason } from '../runtime/fixtures.js';
+import { makeBusyboxRootfs } from '../runtime/fixtures.js';
+import { CLI, cli, containerTestsSkipReason } from './harness.js';
 
-const CLI = join(repoRoot, 'bin', 'slipway.js');
-
-function skipReason(): string | undefined {
-  const base = runtimeSkipReason();
-  if (base) return base;
-  if (!existsSync('/usr/bin/slirp4netns')) return 'needs slirp4netns';
-  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.cjs'))) return 'needs `npm run build` (dist/cli)';
-  return undefined;
-}
-
-const skip = skipReason();
+const skip = containerTestsSkipReason({ slirp: true });
 let root = '';
 let scratch = '';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sw(args: string[], input?: string): Result {
-  const r = spawnSync(process.execPath, [CLI, '--root', root, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
-  });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function ok(args: string[], input?: string): string {
-  const r = sw(args, input);
-  assert.equal(r.code, 0, `slipway ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+const { sw, ok } = cli(() => root, 'node');
 
 function record(id: string): { state: { status: string; supervisorPid: number; exitCode: number } } {
   return JSON.parse(readFileSync(join(root, 'containers', id, 'config.json'), 'utf8'));

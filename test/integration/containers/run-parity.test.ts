@@ -1,47 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot } from '../../helpers/paths.js';
-import { makeBusyboxRootfs, runtimeSkipReason } from '../runtime/fixtures.js';
+import { makeBusyboxRootfs } from '../runtime/fixtures.js';
+import { cli, containerTestsSkipReason } from './harness.js';
 
 // What the docker CLI (20.10, the reference dockerd here) prints and returns where slipway differed.
-const CLI = join(repoRoot, 'bin', 'slipway.js');
-
-function skipReason(): string | undefined {
-  const base = runtimeSkipReason();
-  if (base) return base;
-  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.cjs'))) return 'needs `npm run build` (dist/cli)';
-  return undefined;
-}
-
-const skip = skipReason();
+const skip = containerTestsSkipReason();
 let root = '';
 let scratch = '';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI run as a user's shell runs it: the file itself, through its shebang. */
-function sw(args: string[]): Result {
-  const r = spawnSync(CLI, ['--root', root, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-function ok(args: string[]): string {
-  const r = sw(args);
-  assert.equal(r.code, 0, `slipway ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
+// Run as the file itself: Node's own option parsing (`--env-file`) is part of what is tested.
+const { sw, ok } = cli(() => root, 'shebang');
 
 describe('container commands as the docker CLI words them', { skip }, () => {
   before(() => {
