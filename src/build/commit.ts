@@ -2,9 +2,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainId } from '../image/chain.js';
 import type { Digest } from '../image/digest.js';
+import type { Descriptor } from '../image/types.js';
 import type { PreviousLayer } from '../layer/reuse.js';
 import type { LayerEntry } from '../layer/types.js';
-import { writeLayer } from '../layer/write-layer.js';
+import { compressTarredLayer, tarLayer, writeLayer } from '../layer/write-layer.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 import type { LayerRef } from './cache-index.js';
@@ -55,4 +56,79 @@ export async function commitLayer(
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** A committed layer whose blob may still be compressing: its descriptor can be read once `sealed` settles. */
+export interface SealingLayer {
+  ref: LayerRef;
+  sealed: Promise<void>;
+}
+
+/**
+ * A LayerRef whose descriptor is filled in later. Reading it early is a bug in the caller, and it
+ * fails loudly instead of handing out a descriptor of a blob that is not in the store yet.
+ */
+function unsealedRef(
+  diffId: string,
+  chainId: string,
+  uncompressedSize: number,
+): {
+  ref: LayerRef;
+  seal: (d: Descriptor) => void;
+} {
+  let descriptor: Descriptor | undefined;
+  const ref = {} as LayerRef;
+  Object.defineProperty(ref, 'descriptor', {
+    enumerable: true,
+    get(): Descriptor {
+      if (descriptor === undefined) throw new Error(`layer ${diffId} is still being compressed`);
+      return descriptor;
+    },
+  });
+  Object.assign(ref, { diffId, chainId, uncompressedSize });
+  return { ref, seal: (d) => (descriptor = d) };
+}
+
+/**
+ * commitLayer for a step whose next steps need only its snapshot and diffID: the tar is made and
+ * hashed in memory, the snapshot committed, and the compression goes on in the background (on the
+ * thread pool) while the build runs its next steps. A RUN's layer is usually the build's largest,
+ * and its next step (another RUN: apt, pip) mostly leaves one core idle. A layer too large to hold
+ * in memory is committed as commitLayer does, before this returns.
+ */
+export async function commitLayerInBackground(
+  store: Store,
+  parent: readonly LayerRef[],
+  entries: LayerEntry[],
+  snapshotDir: string,
+  scratch: string,
+  opts: Omit<CommitOptions, 'previous' | 'indexFile'>,
+): Promise<SealingLayer> {
+  const tarred = await tarLayer(entries, opts);
+  if (tarred === undefined) {
+    return {
+      ref: await commitLayer(store, parent, entries, snapshotDir, scratch, opts),
+      sealed: Promise.resolve(),
+    };
+  }
+  const chain = chainId([...parent.map((l) => l.diffId), tarred.diffId] as Digest[])!;
+  await store.commitSnapshot(snapshotDir, chain);
+  const { ref, seal } = unsealedRef(
+    tarred.diffId,
+    chain,
+    entries.reduce((n, e) => n + e.size, 0),
+  );
+  const tmp = join(scratch, tempName('layer'));
+  const sealed = (async () => {
+    try {
+      const blob = await compressTarredLayer(tarred, tmp, { compression: opts.compression ?? 'gzip' });
+      await store.adoptBlob(tmp, blob.digest as Digest, blob.size);
+      seal({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  })();
+  // Awaited by the build before anything reads the descriptor; a failure is reported there.
+  sealed.catch(() => {});
+  return { ref, sealed };
 }

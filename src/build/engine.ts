@@ -130,6 +130,10 @@ class Engine {
   private readonly downloads = new Map<string, ReturnType<typeof downloadSources>>();
   /** Every step record this build ended a step with, cached or new: what `--cache-to` exports. */
   private readonly touched = new Map<string, StepRecord>();
+  /** Layers still compressing after their step ended (commitLayerInBackground), by their ref. */
+  private readonly sealing = new Map<LayerRef, Promise<void>>();
+  /** Work the build must finish before it exports or ends: those compressions and their step records. */
+  private readonly background: Promise<void>[] = [];
 
   private constructor(
     private readonly opts: BuildOptions,
@@ -234,6 +238,7 @@ class Engine {
     const { plan } = this;
     try {
       const final = await this.stage(plan.target);
+      await this.settle();
       const result = await this.export(final);
       for (const spec of this.opts.cacheTo ?? []) {
         const { exportCache } = await import('./cache-transfer.js');
@@ -254,11 +259,25 @@ class Engine {
       }
       return result;
     } finally {
+      // A failed or interrupted build still finishes its compressions: their temp files go, and
+      // the steps that did complete keep their cache records.
+      await Promise.allSettled(this.background);
       for (const d of this.downloads.values())
         await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
       await this.hasher?.save({ prune: true }).catch(() => {});
       await this.store.close();
     }
+  }
+
+  /** Waits for the background work; the first failure among it fails the build. */
+  private async settle(): Promise<void> {
+    const failed = (await Promise.allSettled(this.background)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private inBackground(work: Promise<void>): void {
+    work.catch(() => {});
+    this.background.push(work);
   }
 
   private stage(index: number): Promise<StageState> {
@@ -555,7 +574,11 @@ class Engine {
           history: this.historyEntry(createdBy, layer === undefined),
           createdAt: new Date().toISOString(),
         };
-        await this.cache.put(record);
+        // A record must never name a blob that is not in the store yet.
+        const sealed = layer && this.sealing.get(layer);
+        const finished = record;
+        if (sealed) this.inBackground(sealed.then(() => this.cache.put(finished)));
+        else await this.cache.put(record);
         v.done();
       } catch (e) {
         v.fail(e instanceof Error ? e.message : String(e));
@@ -734,8 +757,15 @@ class Engine {
     config: ContainerConfig,
     v: Vertex,
   ): Promise<LayerRef | undefined> {
-    const { ensureSnapshots, OciRuntime, resolveUser, prepareRunMounts, openView, runStep, commitLayer } =
-      await exec();
+    const {
+      ensureSnapshots,
+      OciRuntime,
+      resolveUser,
+      prepareRunMounts,
+      openView,
+      runStep,
+      commitLayerInBackground,
+    } = await exec();
     if (cmd.security === 'insecure') {
       throw new SlipwayError('UNSUPPORTED', 'RUN --security=insecure is not supported yet');
     }
@@ -789,7 +819,17 @@ class Engine {
       await prepared.release();
       await releaseViews();
     }
-    return commitLayer(this.store, state.layers, out.entries, out.upperDir, this.scratch, this.commitOpts());
+    const { ref, sealed } = await commitLayerInBackground(
+      this.store,
+      state.layers,
+      out.entries,
+      out.upperDir,
+      this.scratch,
+      this.commitOpts(),
+    );
+    this.sealing.set(ref, sealed);
+    this.inBackground(sealed);
+    return ref;
   }
 
   private matcherFor(pattern: string): (name: string) => boolean {

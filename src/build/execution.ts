@@ -8,7 +8,7 @@ export { entriesFromDir } from '../layer/walk.js';
 export { resolveImagePath } from '../runtime/layered.js';
 export { OciRuntime } from '../runtime/runc.js';
 export { lookupUserGroupForChown, resolveUser } from '../runtime/users.js';
-export { commitLayer } from './commit.js';
+export { commitLayer, commitLayerInBackground } from './commit.js';
 export { copyInto, layeredView, stageDirectory } from './copy.js';
 export { DirectoryTarget, EntryTarget } from './copy-target.js';
 export { layerIndexFile, openPreviousLayer } from './layer-reuse.js';

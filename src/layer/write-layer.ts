@@ -92,6 +92,25 @@ function tarBytes(entries: LayerEntry[]): number {
   return n;
 }
 
+async function tarInMemory(entries: LayerEntry[], tarOpts: TarWriteOptions): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of tarStream(entries, tarOpts)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function sha256(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+async function writeBlobFile(outPath: string, blob: Buffer): Promise<void> {
+  try {
+    await writeFile(outPath, blob, { mode: 0o644 });
+  } catch (e) {
+    await rm(outPath, { force: true });
+    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 async function writeLayerInMemory(
   entries: LayerEntry[],
   outPath: string,
@@ -100,22 +119,109 @@ async function writeLayerInMemory(
   oci: boolean,
   tarOpts: TarWriteOptions,
 ): Promise<LayerBlob> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of tarStream(entries, tarOpts)) chunks.push(chunk);
-  const tar = Buffer.concat(chunks);
+  const tar = await tarInMemory(entries, tarOpts);
   const blob = compressBuffer(tar, compression, level);
-  try {
-    await writeFile(outPath, blob, { mode: 0o644 });
-  } catch (e) {
-    await rm(outPath, { force: true });
-    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
+  await writeBlobFile(outPath, blob);
+  return {
+    path: outPath,
+    digest: sha256(blob),
+    diffId: sha256(tar),
+    size: blob.length,
+    mediaType: layerMediaType(compression, oci),
+  };
+}
+
+function tarOptions(opts: WriteLayerOptions): TarWriteOptions {
+  if (
+    opts.sourceDateEpoch !== undefined &&
+    !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)
+  ) {
+    throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
+  }
+  return opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch };
+}
+
+/** A layer's tar held in memory: its diffID is known before a byte of it is compressed. */
+export interface TarredLayer {
+  tar: Buffer;
+  diffId: string;
+}
+
+/**
+ * Up to this tar size a layer can be held in memory while it compresses, so a build goes on with
+ * its next step meanwhile; a larger one is written as a stream (writeLayer) before the build goes on.
+ */
+export const TARRED_LAYER_MAX_BYTES = 64 << 20;
+
+/** The entries as one tar in memory, or undefined when it would be larger than TARRED_LAYER_MAX_BYTES. */
+export async function tarLayer(
+  entries: LayerEntry[],
+  opts: Pick<WriteLayerOptions, 'sourceDateEpoch'> = {},
+): Promise<TarredLayer | undefined> {
+  const tarOpts = tarOptions(opts);
+  if (tarBytes(entries) > TARRED_LAYER_MAX_BYTES) return undefined;
+  const tar = await tarInMemory(sortedArray(entries), tarOpts);
+  return { tar, diffId: sha256(tar) };
+}
+
+/**
+ * Compresses a tarLayer() result into the blob at outPath. gzip deflates on the thread pool
+ * (parallelGzip: the same bytes gzipSync gives for one block, and writeLayer's stream for more),
+ * so the main thread stays free for the build's next step.
+ */
+export async function compressTarredLayer(
+  layer: TarredLayer,
+  outPath: string,
+  opts: Pick<WriteLayerOptions, 'compression' | 'oci' | 'gzipLevel' | 'zstdLevel'> = {},
+): Promise<LayerBlob> {
+  const compression = opts.compression ?? 'gzip';
+  const blobHash = createHash('sha256');
+  const written = { bytes: 0 };
+  if (compression === 'gzip') {
+    const pieces = parallelGzip(
+      (async function* () {
+        yield layer.tar;
+      })(),
+      gzipOptions(opts.gzipLevel),
+    );
+    try {
+      await writePieces(pieces, outPath, blobHash, written);
+    } catch (e) {
+      await rm(outPath, { force: true });
+      throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  } else if (compression === 'none') {
+    await writeBlobFile(outPath, layer.tar);
+    blobHash.update(layer.tar);
+    written.bytes = layer.tar.length;
+  } else {
+    const codec = compressor(compression, opts.zstdLevel);
+    try {
+      await Promise.all([
+        pipeline(
+          Readable.from([layer.tar]),
+          codec.stream,
+          hashTap(blobHash, written),
+          createWriteStream(outPath, { mode: 0o644 }),
+        ),
+        codec.done,
+      ]);
+    } catch (e) {
+      await rm(outPath, { force: true });
+      if (isSlipwayError(e)) throw e;
+      throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
   }
   return {
     path: outPath,
-    digest: `sha256:${createHash('sha256').update(blob).digest('hex')}`,
-    diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}`,
-    size: blob.length,
-    mediaType: layerMediaType(compression, oci),
+    digest: `sha256:${blobHash.digest('hex')}`,
+    diffId: layer.diffId,
+    size: written.bytes,
+    mediaType: layerMediaType(compression, opts.oci ?? true),
   };
 }
 
@@ -127,15 +233,8 @@ export async function writeLayer(
   const compression = opts.compression ?? 'gzip';
   const oci = opts.oci ?? true;
   const source = Array.isArray(entries) ? sortedArray(entries) : inOrder(entries);
-  if (
-    opts.sourceDateEpoch !== undefined &&
-    !(Number.isFinite(opts.sourceDateEpoch) && opts.sourceDateEpoch >= 0)
-  ) {
-    throw new SlipwayError('LAYER', `invalid SOURCE_DATE_EPOCH: ${opts.sourceDateEpoch}`);
-  }
+  const tarOpts = tarOptions(opts);
   const level = compression === 'zstd' ? opts.zstdLevel : opts.gzipLevel;
-  const tarOpts: TarWriteOptions =
-    opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch };
   if (Array.isArray(entries) && compression !== 'zstd' && tarBytes(entries) <= IN_MEMORY_LAYER_BYTES) {
     return writeLayerInMemory(source as LayerEntry[], outPath, compression, level, oci, tarOpts);
   }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyLayer, type Compression, entriesFromDir, writeLayer } from '../../../src/layer/index.js';
+import { compressTarredLayer, tarLayer } from '../../../src/layer/write-layer.js';
 import { describeTree, sh } from './tree.js';
 
 const work = mkdtempSync(join(tmpdir(), 'slipway-layer-'));
@@ -78,6 +79,45 @@ describe('writeLayer', () => {
         { digest: viaStream.digest, diffId: viaStream.diffId, size: viaStream.size },
         compression,
       );
+    }
+  });
+
+  test("a layer tarred in memory and compressed later has writeLayer's bytes, in one gzip block or several", async () => {
+    // 2.5 MiB of compressible bytes: three parallel gzip blocks.
+    const big = Buffer.from(Array.from({ length: 2_621_440 }, (_, i) => (i * 7919) % 251));
+    const withBig = async () => [
+      ...(await entriesFromDir(src)),
+      {
+        path: 'big.bin',
+        type: 'file' as const,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: big.length,
+        mtime: T,
+        content: big,
+      },
+    ];
+    for (const compression of ['gzip', 'zstd', 'none'] as Compression[]) {
+      for (const [name, entries] of [
+        ['small', await entriesFromDir(src)],
+        ['big', await withBig()],
+      ] as const) {
+        const direct = await writeLayer(entries, join(work, `direct.${name}.${compression}`), {
+          compression,
+        });
+        const tarred = await tarLayer(entries);
+        assert.ok(tarred);
+        assert.equal(tarred.diffId, direct.diffId, `${name} ${compression}`);
+        const later = await compressTarredLayer(tarred, join(work, `later.${name}.${compression}`), {
+          compression,
+        });
+        assert.deepEqual(
+          { digest: later.digest, diffId: later.diffId, size: later.size, mediaType: later.mediaType },
+          { digest: direct.digest, diffId: direct.diffId, size: direct.size, mediaType: direct.mediaType },
+          `${name} ${compression}`,
+        );
+      }
     }
   });
 
