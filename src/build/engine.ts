@@ -440,10 +440,7 @@ class Engine {
     }
     const config = structuredClone(state.config);
     // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
-    const recorded =
-      cmd.kind === 'arg' && raw.kind === 'arg'
-        ? { ...cmd, args: declaredArgs(raw, cmd, this.opts.buildArgs ?? {}) }
-        : cmd;
+    const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
     let applied: ReturnType<typeof applyConfig>;
     try {
       applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
@@ -1122,14 +1119,11 @@ class Engine {
 }
 
 /**
- * BuildKit records an ARG's default expanded (`ARG D=$A-d` shows `ARG D=cliA-d`), never the
- * --build-arg value that overrides it; the expanded value is the default unless the arg was given.
+ * BuildKit records an ARG's default as it expanded it (`ARG D="$A  d"` shows `ARG D=cliA  d`),
+ * never the --build-arg value that overrides it, and a bare `ARG NAME` as just its name.
  */
-function declaredArgs(raw: ArgCmd, expanded: ArgCmd, given: Record<string, string>): ArgCmd['args'] {
-  return raw.args.map((a, i) => {
-    if (a.value === undefined || !a.value.includes('$') || Object.hasOwn(given, a.key)) return { ...a };
-    return { ...a, value: expanded.args[i]?.value ?? a.value };
-  });
+function declaredArgs(expanded: ArgCmd): ArgCmd['args'] {
+  return expanded.args.map((a) => ({ key: a.key, value: a.expandedDefault, comment: a.comment }));
 }
 
 function formatPlat(p: { os: string; architecture: string; variant?: string }): string {
