@@ -128,6 +128,14 @@ class Engine {
   private readonly scratch: string;
   private readonly secrets: ReadonlyMap<string, SecretSource>;
   private readonly downloads = new Map<string, ReturnType<typeof downloadSources>>();
+  /**
+   * Aborted by the caller's signal or by the first stage that fails: stages build in parallel,
+   * and once one fails (BuildKit cancels the solve) the others must stop, not keep running and
+   * printing steps after the error.
+   */
+  private readonly cancel = new AbortController();
+  /** The error that failed the build first; the stages it canceled report INTERRUPTED. */
+  private failure: { error: unknown } | undefined;
   /** Every step record this build ended a step with, cached or new: what `--cache-to` exports. */
   private readonly touched = new Map<string, StepRecord>();
 
@@ -142,6 +150,13 @@ class Engine {
   ) {
     this.scratch = store.paths.tmp;
     this.secrets = new Map((opts.secrets ?? []).map((sec) => [sec.id, sec]));
+    const outer = opts.signal;
+    if (outer?.aborted) this.cancel.abort();
+    else outer?.addEventListener('abort', () => this.cancel.abort(), { once: true });
+  }
+
+  private get signal(): AbortSignal {
+    return this.cancel.signal;
   }
 
   static async create(opts: BuildOptions): Promise<Engine> {
@@ -233,7 +248,11 @@ class Engine {
   async run(): Promise<BuildResult> {
     const { plan } = this;
     try {
-      const final = await this.stage(plan.target);
+      this.checkReferences();
+      const final = await this.stage(plan.target).catch((e: unknown) => {
+        // A stage waiting on a canceled one fails with INTERRUPTED; the cause is the first error.
+        throw this.failure ? this.failure.error : e;
+      });
       const result = await this.export(final);
       for (const spec of this.opts.cacheTo ?? []) {
         const { exportCache } = await import('./cache-transfer.js');
@@ -243,7 +262,7 @@ class Engine {
         try {
           await exportCache(this.store, [...this.touched.values()], spec, {
             onProgress: (l) => v.status(l),
-            ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+            signal: this.signal,
           });
           v.done();
         } catch (e) {
@@ -254,6 +273,8 @@ class Engine {
       }
       return result;
     } finally {
+      // No stage may still be running (or mounting) when the store closes.
+      await Promise.allSettled(this.stageResults.values());
       for (const d of this.downloads.values())
         await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
       await this.hasher?.save({ prune: true }).catch(() => {});
@@ -261,12 +282,39 @@ class Engine {
     }
   }
 
+  /**
+   * Every image name the target's stages read (FROM, COPY --from, RUN --mount from=) must parse
+   * before anything runs: BuildKit rejects a bad one while making the LLB definition, with no
+   * step started, not after the other stages ran.
+   */
+  private checkReferences(): void {
+    for (const index of this.plan.order) {
+      const stage = this.plan.stages[index]!;
+      const refs: Array<{ ref: string; at: { line: number; column: number } }> = [];
+      if (stage.base.kind === 'image') refs.push({ ref: stage.base.ref, at: stage.from.range.start });
+      for (const dep of stage.dependencies) {
+        const cmd = stage.instructions[dep.instruction];
+        if (dep.source.kind === 'image' && cmd) refs.push({ ref: dep.source.ref, at: cmd.range.start });
+      }
+      for (const { ref, at } of refs) {
+        try {
+          normalizeReference(ref);
+        } catch (e) {
+          throw located(e, at, this.dockerfileName);
+        }
+      }
+    }
+  }
+
   private stage(index: number): Promise<StageState> {
     let p = this.stageResults.get(index);
     if (!p) {
       p = this.buildStage(this.plan.stages[index]!);
-      // Avoid an unhandled rejection when a stage fails before anyone awaits it.
-      p.catch(() => {});
+      // Also avoids an unhandled rejection when a stage fails before anyone awaits it.
+      p.catch((e: unknown) => {
+        this.failure ??= { error: e };
+        this.cancel.abort();
+      });
       this.stageResults.set(index, p);
     }
     return p;
@@ -288,7 +336,7 @@ class Engine {
     let state = await this.baseState(stage, fromLabel);
     let step = 1;
     for (const cmd of stage.instructions) {
-      if (this.opts.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
+      if (this.signal.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
       const isStep = STEP_KINDS.has(cmd.kind);
       if (isStep) step++;
       const label = isStep ? `${this.stageLabel(stage, step, total)} ${cmd.original}` : '';
@@ -370,7 +418,7 @@ class Engine {
         const { pullImage } = await import('../registry/index.js');
         const pulled = await pullImage(this.store, refText, {
           onProgress: (line) => meta.status(line),
-          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+          signal: this.signal,
         });
         record = pulled.record;
       } catch (e) {
@@ -555,7 +603,8 @@ class Engine {
         await this.cache.put(record);
         v.done();
       } catch (e) {
-        v.fail(e instanceof Error ? e.message : String(e));
+        if (e instanceof SlipwayError && e.code === 'INTERRUPTED') v.canceled();
+        else v.fail(e instanceof Error ? e.message : String(e));
         if (e instanceof RunFailed) throw this.runFailure(e, label, cmd.range);
         throw this.atStep(e, cmd.range.start);
       }
@@ -780,7 +829,7 @@ class Engine {
         mounts: prepared.mounts,
         runtime: this.runtime,
         onOutput: (stream, line) => v.log(stream, `${line}\n`),
-        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        signal: this.signal,
       });
     } finally {
       await prepared.release();

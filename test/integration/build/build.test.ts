@@ -154,6 +154,52 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.doesNotMatch(images, /fail-test/);
   });
 
+  test('a failing stage cancels the stages running beside it; the error is the last thing printed', () => {
+    const ctx = tempDir('ctx-fail-parallel');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox AS slow',
+        'RUN sleep 30 && echo done > /s',
+        'FROM busybox AS broken',
+        'RUN exit 3',
+        'FROM busybox',
+        'COPY --from=slow /s /',
+        'COPY --from=broken /bin/busybox /b',
+        '',
+      ].join('\n'),
+    });
+    const began = Date.now();
+    const r = slipway(root, ['build', '--no-cache', '--progress=plain', ctx]);
+    assert.equal(r.status, 1);
+    assert.ok(Date.now() - began < 20_000, 'the sleeping stage was not waited for');
+    // As dockerd 20.10 prints it: the other stage's RUN is CANCELED, and the failure is reported.
+    assert.match(r.stderr, /^#(\d+) \[slow 2\/2\] RUN sleep 30[^\n]*\n(?:[^\n]*\n)*?#\1 CANCELED$/m);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(
+      lines.at(-1)!,
+      /^ERROR: process "\/bin\/sh -c exit 3" did not complete successfully: exit code: 3$/,
+    );
+  });
+
+  test('a bad image name in FROM or COPY --from fails before any step runs', () => {
+    const ctx = tempDir('ctx-bad-ref');
+    for (const [dockerfile, where] of [
+      ['FROM busybox AS a\nRUN echo ran\nFROM BAD\nCOPY --from=a /bin/sh /\n', '3:1'],
+      ['FROM busybox AS a\nRUN echo ran\nFROM a\nCOPY --from=Bad:x /etc /x\n', '4:1'],
+    ] as const) {
+      writeTree(ctx, { Dockerfile: dockerfile });
+      const r = slipway(root, ['build', '--no-cache', '--progress=plain', ctx]);
+      assert.equal(r.status, 1);
+      // dockerd 20.10: 'failed to parse stage name "BAD": invalid reference format: repository
+      // name must be lowercase', from making the LLB definition, with no step started.
+      assert.match(
+        r.stderr,
+        new RegExp(`^ERROR: Dockerfile:${where}: invalid reference format: .*must be lowercase$`, 'm'),
+      );
+      assert.doesNotMatch(r.stderr, /RUN echo ran/);
+    }
+  });
+
   test('a missing base image is named in the error, with the Dockerfile position', () => {
     const ctx = tempDir('ctx-missing');
     writeTree(ctx, { Dockerfile: '# comment\nFROM nosuch/image:1.0\nRUN true\n' });
