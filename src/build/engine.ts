@@ -1131,8 +1131,9 @@ class Engine {
     }
     const v = this.opts.progress.start('exporting to image');
     const labels = this.opts.labels ?? {};
-    const config = structuredClone(final.config);
-    if (Object.keys(labels).length) config.Labels = { ...(config.Labels ?? {}), ...labels };
+    const merged = structuredClone(final.config);
+    if (Object.keys(labels).length) merged.Labels = { ...(merged.Labels ?? {}), ...labels };
+    const config = asBuildKitWrites(merged);
     const history = final.history;
     const created =
       this.opts.sourceDateEpoch !== undefined
@@ -1173,6 +1174,26 @@ class Engine {
  */
 function declaredArgs(expanded: ArgCmd): ArgCmd['args'] {
   return expanded.args.map((a) => ({ key: a.key, value: a.expandedDefault, comment: a.comment }));
+}
+
+/**
+ * The config as BuildKit's ImageConfig marshals it: every field is omitempty (an ENTRYPOINT
+ * that cleared Cmd leaves no `"Cmd": null`) except OnBuild, which every image has, null or not.
+ */
+function asBuildKitWrites(config: ContainerConfig): ContainerConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config) as Array<[string, unknown]>) {
+    const empty =
+      value === null ||
+      value === undefined ||
+      value === '' ||
+      value === false ||
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) out[key] = value;
+  }
+  out.OnBuild = config.OnBuild?.length ? config.OnBuild : null;
+  return out as ContainerConfig;
 }
 
 function formatPlat(p: { os: string; architecture: string; variant?: string }): string {
