@@ -58,7 +58,9 @@ export function applyConfig(
     }
     case 'cmd': {
       const args = withShell(config, cmd.cmdLine, cmd.prependShell);
-      config.Cmd = args;
+      // Like ENTRYPOINT []: BuildKit's config omits an empty Cmd (omitempty), so `CMD []` clears
+      // an inherited one and inspect shows null, not [].
+      config.Cmd = cmd.cmdLine.length === 0 && !cmd.prependShell ? null : args;
       flags.cmdSet = true;
       // BuildKit marks every CMD's args as escaped (a Windows-only hint Docker keeps on Linux too).
       config.ArgsEscaped = true;

@@ -128,6 +128,14 @@ class Engine {
   private readonly scratch: string;
   private readonly secrets: ReadonlyMap<string, SecretSource>;
   private readonly downloads = new Map<string, ReturnType<typeof downloadSources>>();
+  /**
+   * Aborted by the caller's signal or by the first stage that fails: stages build in parallel,
+   * and once one fails (BuildKit cancels the solve) the others must stop, not keep running and
+   * printing steps after the error.
+   */
+  private readonly cancel = new AbortController();
+  /** The error that failed the build first; the stages it canceled report INTERRUPTED. */
+  private failure: { error: unknown } | undefined;
   /** Every step record this build ended a step with, cached or new: what `--cache-to` exports. */
   private readonly touched = new Map<string, StepRecord>();
   /** Layers still compressing after their step ended (commitLayerInBackground), by their ref. */
@@ -146,6 +154,13 @@ class Engine {
   ) {
     this.scratch = store.paths.tmp;
     this.secrets = new Map((opts.secrets ?? []).map((sec) => [sec.id, sec]));
+    const outer = opts.signal;
+    if (outer?.aborted) this.cancel.abort();
+    else outer?.addEventListener('abort', () => this.cancel.abort(), { once: true });
+  }
+
+  private get signal(): AbortSignal {
+    return this.cancel.signal;
   }
 
   static async create(opts: BuildOptions): Promise<Engine> {
@@ -237,7 +252,11 @@ class Engine {
   async run(): Promise<BuildResult> {
     const { plan } = this;
     try {
-      const final = await this.stage(plan.target);
+      this.checkReferences();
+      const final = await this.stage(plan.target).catch((e: unknown) => {
+        // A stage waiting on a canceled one fails with INTERRUPTED; the cause is the first error.
+        throw this.failure ? this.failure.error : e;
+      });
       await this.settle();
       const result = await this.export(final);
       for (const spec of this.opts.cacheTo ?? []) {
@@ -248,7 +267,7 @@ class Engine {
         try {
           await exportCache(this.store, [...this.touched.values()], spec, {
             onProgress: (l) => v.status(l),
-            ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+            signal: this.signal,
           });
           v.done();
         } catch (e) {
@@ -259,8 +278,10 @@ class Engine {
       }
       return result;
     } finally {
-      // A failed or interrupted build still finishes its compressions: their temp files go, and
-      // the steps that did complete keep their cache records.
+      // No stage may still be running (or mounting) when the store closes. A failed or
+      // interrupted build still finishes its compressions: their temp files go, and the steps
+      // that did complete keep their cache records.
+      await Promise.allSettled(this.stageResults.values());
       await Promise.allSettled(this.background);
       for (const d of this.downloads.values())
         await d.then((x) => rm(x.dir, { recursive: true, force: true })).catch(() => {});
@@ -280,12 +301,39 @@ class Engine {
     this.background.push(work);
   }
 
+  /**
+   * Every image name the target's stages read (FROM, COPY --from, RUN --mount from=) must parse
+   * before anything runs: BuildKit rejects a bad one while making the LLB definition, with no
+   * step started, not after the other stages ran.
+   */
+  private checkReferences(): void {
+    for (const index of this.plan.order) {
+      const stage = this.plan.stages[index]!;
+      const refs: Array<{ ref: string; at: { line: number; column: number } }> = [];
+      if (stage.base.kind === 'image') refs.push({ ref: stage.base.ref, at: stage.from.range.start });
+      for (const dep of stage.dependencies) {
+        const cmd = stage.instructions[dep.instruction];
+        if (dep.source.kind === 'image' && cmd) refs.push({ ref: dep.source.ref, at: cmd.range.start });
+      }
+      for (const { ref, at } of refs) {
+        try {
+          normalizeReference(ref);
+        } catch (e) {
+          throw located(e, at, this.dockerfileName);
+        }
+      }
+    }
+  }
+
   private stage(index: number): Promise<StageState> {
     let p = this.stageResults.get(index);
     if (!p) {
       p = this.buildStage(this.plan.stages[index]!);
-      // Avoid an unhandled rejection when a stage fails before anyone awaits it.
-      p.catch(() => {});
+      // Also avoids an unhandled rejection when a stage fails before anyone awaits it.
+      p.catch((e: unknown) => {
+        this.failure ??= { error: e };
+        this.cancel.abort();
+      });
       this.stageResults.set(index, p);
     }
     return p;
@@ -307,7 +355,7 @@ class Engine {
     let state = await this.baseState(stage, fromLabel);
     let step = 1;
     for (const cmd of stage.instructions) {
-      if (this.opts.signal?.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
+      if (this.signal.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
       const isStep = STEP_KINDS.has(cmd.kind);
       if (isStep) step++;
       const label = isStep ? `${this.stageLabel(stage, step, total)} ${cmd.original}` : '';
@@ -389,7 +437,7 @@ class Engine {
         const { pullImage } = await import('../registry/index.js');
         const pulled = await pullImage(this.store, refText, {
           onProgress: (line) => meta.status(line),
-          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+          signal: this.signal,
         });
         record = pulled.record;
       } catch (e) {
@@ -459,10 +507,7 @@ class Engine {
     }
     const config = structuredClone(state.config);
     // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
-    const recorded =
-      cmd.kind === 'arg' && raw.kind === 'arg'
-        ? { ...cmd, args: declaredArgs(raw, cmd, this.opts.buildArgs ?? {}) }
-        : cmd;
+    const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
     let applied: ReturnType<typeof applyConfig>;
     try {
       applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
@@ -581,7 +626,8 @@ class Engine {
         else await this.cache.put(record);
         v.done();
       } catch (e) {
-        v.fail(e instanceof Error ? e.message : String(e));
+        if (e instanceof SlipwayError && e.code === 'INTERRUPTED') v.canceled();
+        else v.fail(e instanceof Error ? e.message : String(e));
         if (e instanceof RunFailed) throw this.runFailure(e, label, cmd.range);
         throw this.atStep(e, cmd.range.start);
       }
@@ -813,7 +859,7 @@ class Engine {
         mounts: prepared.mounts,
         runtime: this.runtime,
         onOutput: (stream, line) => v.log(stream, `${line}\n`),
-        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        signal: this.signal,
       });
     } finally {
       await prepared.release();
@@ -1125,8 +1171,9 @@ class Engine {
     }
     const v = this.opts.progress.start('exporting to image');
     const labels = this.opts.labels ?? {};
-    const config = structuredClone(final.config);
-    if (Object.keys(labels).length) config.Labels = { ...(config.Labels ?? {}), ...labels };
+    const merged = structuredClone(final.config);
+    if (Object.keys(labels).length) merged.Labels = { ...(merged.Labels ?? {}), ...labels };
+    const config = asBuildKitWrites(merged);
     const history = final.history;
     const created =
       this.opts.sourceDateEpoch !== undefined
@@ -1162,14 +1209,31 @@ class Engine {
 }
 
 /**
- * BuildKit records an ARG's default expanded (`ARG D=$A-d` shows `ARG D=cliA-d`), never the
- * --build-arg value that overrides it; the expanded value is the default unless the arg was given.
+ * BuildKit records an ARG's default as it expanded it (`ARG D="$A  d"` shows `ARG D=cliA  d`),
+ * never the --build-arg value that overrides it, and a bare `ARG NAME` as just its name.
  */
-function declaredArgs(raw: ArgCmd, expanded: ArgCmd, given: Record<string, string>): ArgCmd['args'] {
-  return raw.args.map((a, i) => {
-    if (a.value === undefined || !a.value.includes('$') || Object.hasOwn(given, a.key)) return { ...a };
-    return { ...a, value: expanded.args[i]?.value ?? a.value };
-  });
+function declaredArgs(expanded: ArgCmd): ArgCmd['args'] {
+  return expanded.args.map((a) => ({ key: a.key, value: a.expandedDefault, comment: a.comment }));
+}
+
+/**
+ * The config as BuildKit's ImageConfig marshals it: every field is omitempty (an ENTRYPOINT
+ * that cleared Cmd leaves no `"Cmd": null`) except OnBuild, which every image has, null or not.
+ */
+function asBuildKitWrites(config: ContainerConfig): ContainerConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config) as Array<[string, unknown]>) {
+    const empty =
+      value === null ||
+      value === undefined ||
+      value === '' ||
+      value === false ||
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) out[key] = value;
+  }
+  out.OnBuild = config.OnBuild?.length ? config.OnBuild : null;
+  return out as ContainerConfig;
 }
 
 function formatPlat(p: { os: string; architecture: string; variant?: string }): string {

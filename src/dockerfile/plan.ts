@@ -304,10 +304,21 @@ function unusedBuildArgWarning(
   return { message: `[Warning] One or more build-args [${left.join(' ')}] were not consumed` };
 }
 
+/**
+ * The env BuildKit's llb.WithProxy adds to every RUN: each proxy build arg, in whichever case it
+ * was given, under both its upper- and lower-case name (dockerd 20.10 runs `--build-arg
+ * ftp_proxy=f` with FTP_PROXY=f and ftp_proxy=f); an empty value sets neither. ALL_PROXY is newer
+ * than 20.10 but handled the same way, as the Dockerfile reference lists it with the others.
+ */
 function proxyEnvFrom(buildArgs: Readonly<Record<string, string>>): Record<string, string> {
-  const names = new Set(['http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy', 'all_proxy']);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(buildArgs)) if (names.has(k.toLowerCase())) out[k] = v;
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY']) {
+    let value = '';
+    for (const [k, v] of Object.entries(buildArgs)) if (k.toUpperCase() === name) value = v;
+    if (value === '') continue;
+    out[name] = value;
+    out[name.toLowerCase()] = value;
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@ export type ProgressEvent =
   | { type: 'vertex-cached'; id: number; time: number }
   | { type: 'vertex-done'; id: number; time: number }
   | { type: 'vertex-error'; id: number; time: number; error: string }
+  | { type: 'vertex-canceled'; id: number; time: number }
   | { type: 'vertex-status'; id: number; text: string }
   | { type: 'vertex-log'; id: number; stream: 'stdout' | 'stderr'; data: string; time: number }
   | { type: 'warning'; text: string };
@@ -59,6 +60,11 @@ export class Vertex {
 
   fail(error: string): void {
     if (this.end()) this.sink.emit({ type: 'vertex-error', id: this.id, time: Date.now(), error });
+  }
+
+  /** Stopped because another step failed (BuildKit prints CANCELED, not an error of its own). */
+  canceled(): void {
+    if (this.end()) this.sink.emit({ type: 'vertex-canceled', id: this.id, time: Date.now() });
   }
 
   private end(): boolean {

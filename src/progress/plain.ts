@@ -46,6 +46,12 @@ export class PlainRenderer implements ProgressSink {
         this.last = 0;
         this.write('\n');
         break;
+      case 'vertex-canceled':
+        this.flush(e.id);
+        this.write(`#${e.id} CANCELED\n`);
+        this.last = 0;
+        this.write('\n');
+        break;
       case 'warning':
         this.write(`WARNING: ${e.text}\n`);
         break;

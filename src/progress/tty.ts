@@ -5,7 +5,7 @@ interface Row {
   name: string;
   start: number;
   end?: number;
-  state: 'running' | 'cached' | 'done' | 'error';
+  state: 'running' | 'cached' | 'done' | 'error' | 'canceled';
   lines: string[];
 }
 
@@ -54,6 +54,10 @@ export class TtyRenderer implements ProgressSink {
         row.state = 'error';
         row.end = e.time;
         break;
+      case 'vertex-canceled':
+        row.state = 'canceled';
+        row.end = e.time;
+        break;
       case 'vertex-log':
       case 'vertex-status':
         for (const l of (e.type === 'vertex-log' ? e.data : e.text).split('\n')) if (l) row.lines.push(l);
@@ -78,7 +82,14 @@ export class TtyRenderer implements ProgressSink {
     ];
     for (const r of this.rows) {
       const secs = `${(((r.end ?? now) - r.start) / 1000).toFixed(1)}s`;
-      const prefix = r.state === 'cached' ? ' => CACHED ' : r.state === 'error' ? ' => ERROR ' : ' => ';
+      const prefix =
+        r.state === 'cached'
+          ? ' => CACHED '
+          : r.state === 'error'
+            ? ' => ERROR '
+            : r.state === 'canceled'
+              ? ' => CANCELED '
+              : ' => ';
       const name = truncate(`${prefix}${r.name}`, width - secs.length - 1);
       out.push(`${name.padEnd(width - secs.length - 1)} ${secs}`);
       if (r.state === 'running' || r.state === 'error') {

@@ -46,7 +46,7 @@ export class StageScope {
   private readonly env: Map<string, string>;
   /** The image config's Env: a redefined name keeps its place. */
   private readonly config: [string, string][];
-  /** ARGs declared in this stage (and inherited from a parent stage), with their values. */
+  /** ARGs declared in this stage, with their values. */
   private readonly declared: ArgBinding[];
 
   private constructor(
@@ -82,13 +82,18 @@ export class StageScope {
     return new StageScope(opts, env, config, []);
   }
 
-  /** A child stage (`FROM parent`) starts from the parent's env and inherits its ARGs. */
+  /**
+   * A child stage (`FROM parent`) starts from the parent's env, ARG values included (BuildKit
+   * hands it the parent's llb state, where each ARG was an AddEnv), but not the parent's ARG
+   * declarations: its dispatch state starts with no buildArgs, so the child's RUN history has
+   * no `|N k=v` prefix until the child declares ARGs of its own.
+   */
   fork(): StageScope {
     return new StageScope(
       this.opts,
       new Map(this.env),
       this.config.map(([k, v]) => [k, v]),
-      this.declared.map((a) => ({ ...a })),
+      [],
     );
   }
 
@@ -168,28 +173,31 @@ export class StageScope {
     note: (used: readonly string[], unset: readonly string[]) => void,
   ): ArgCmd {
     const resolved: ArgBinding[] = [];
+    // Like ENV, every default is expanded against the env from before the instruction
+    // (BuildKit expands the whole command first): `ARG A=1 B=x$A` gives B=x, not x1.
+    const before = new Map(this.env);
+    const beforeEnv: ExpansionEnv = { get: (name) => before.get(name) };
     for (const arg of cmd.args) {
-      const hasBuildArg = Object.hasOwn(this.opts.buildArgs, arg.key);
-      let value = arg.value;
-      if (value === undefined && !hasBuildArg) {
-        // `ARG NAME` alone re-declares a global ARG (or automatic platform ARG) in the stage.
-        value = this.opts.globalArgs.get(arg.key);
-      }
-      if (hasBuildArg) {
-        value = this.opts.buildArgs[arg.key];
-      } else if (arg.value !== undefined) {
+      let expandedDefault: string | undefined;
+      if (arg.value !== undefined) {
         try {
-          const r = this.lex.processWord(arg.value, this.expansionEnv());
+          const r = this.lex.processWord(arg.value, beforeEnv);
           note(r.used, r.unset);
-          value = r.value;
+          expandedDefault = r.value;
         } catch (e) {
           const where = { file: this.opts.file, line: cmd.range.start.line, column: cmd.range.start.column };
           if (e instanceof SlipwayError) throw new SlipwayError(e.code, e.message, { ...where, cause: e });
           throw e;
         }
       }
+      let value: string | undefined;
+      if (Object.hasOwn(this.opts.buildArgs, arg.key)) value = this.opts.buildArgs[arg.key];
+      else if (arg.value !== undefined) value = expandedDefault;
+      // `ARG NAME` alone re-declares a global ARG (or automatic platform ARG) in the stage.
+      else value = this.opts.globalArgs.get(arg.key);
       if (value !== undefined && !NON_ENV_ARGS.has(arg.key)) this.setEnv(arg.key, value);
       const binding: ArgBinding = { key: arg.key, value, comment: arg.comment };
+      if (expandedDefault !== undefined) binding.expandedDefault = expandedDefault;
       // A re-declared ARG is listed again, as BuildKit appends to its buildArgs (RUN history
       // shows `|3 A=x B=y A=x`); the last binding is the one in effect.
       this.declared.push(binding);

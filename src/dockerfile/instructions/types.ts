@@ -35,6 +35,11 @@ export interface ArgBinding {
   value: string | undefined;
   /** Doc comment (`# name does X` above the ARG), '' when none. */
   comment: string;
+  /**
+   * Set once a stage dispatched the ARG: its default with quotes removed and variables
+   * substituted, even when a --build-arg overrides the value (what BuildKit's history shows).
+   */
+  expandedDefault?: string;
 }
 
 export interface SourceContent {

@@ -154,6 +154,52 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.doesNotMatch(images, /fail-test/);
   });
 
+  test('a failing stage cancels the stages running beside it; the error is the last thing printed', () => {
+    const ctx = tempDir('ctx-fail-parallel');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox AS slow',
+        'RUN sleep 30 && echo done > /s',
+        'FROM busybox AS broken',
+        'RUN exit 3',
+        'FROM busybox',
+        'COPY --from=slow /s /',
+        'COPY --from=broken /bin/busybox /b',
+        '',
+      ].join('\n'),
+    });
+    const began = Date.now();
+    const r = slipway(root, ['build', '--no-cache', '--progress=plain', ctx]);
+    assert.equal(r.status, 1);
+    assert.ok(Date.now() - began < 20_000, 'the sleeping stage was not waited for');
+    // As dockerd 20.10 prints it: the other stage's RUN is CANCELED, and the failure is reported.
+    assert.match(r.stderr, /^#(\d+) \[slow 2\/2\] RUN sleep 30[^\n]*\n(?:[^\n]*\n)*?#\1 CANCELED$/m);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.match(
+      lines.at(-1)!,
+      /^ERROR: process "\/bin\/sh -c exit 3" did not complete successfully: exit code: 3$/,
+    );
+  });
+
+  test('a bad image name in FROM or COPY --from fails before any step runs', () => {
+    const ctx = tempDir('ctx-bad-ref');
+    for (const [dockerfile, where] of [
+      ['FROM busybox AS a\nRUN echo ran\nFROM BAD\nCOPY --from=a /bin/sh /\n', '3:1'],
+      ['FROM busybox AS a\nRUN echo ran\nFROM a\nCOPY --from=Bad:x /etc /x\n', '4:1'],
+    ] as const) {
+      writeTree(ctx, { Dockerfile: dockerfile });
+      const r = slipway(root, ['build', '--no-cache', '--progress=plain', ctx]);
+      assert.equal(r.status, 1);
+      // dockerd 20.10: 'failed to parse stage name "BAD": invalid reference format: repository
+      // name must be lowercase', from making the LLB definition, with no step started.
+      assert.match(
+        r.stderr,
+        new RegExp(`^ERROR: Dockerfile:${where}: invalid reference format: .*must be lowercase$`, 'm'),
+      );
+      assert.doesNotMatch(r.stderr, /RUN echo ran/);
+    }
+  });
+
   test('a missing base image is named in the error, with the Dockerfile position', () => {
     const ctx = tempDir('ctx-missing');
     writeTree(ctx, { Dockerfile: '# comment\nFROM nosuch/image:1.0\nRUN true\n' });
@@ -631,6 +677,49 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       }>
     )[0]!.Config;
     assert.deepEqual(config.Entrypoint, ['/bin/sh', '-c', '']);
+  });
+
+  test('ARG scoping matches BuildKit: one-pass defaults, a child stage, proxy args in both cases', () => {
+    const ctx = tempDir('ctx-arg-scope');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox AS parent',
+        'ARG A=1 B=x$A C="q  $A"',
+        'ARG GIVEN="de  fault"',
+        'RUN echo "B=$B C=$C GIVEN=$GIVEN" > /o',
+        'FROM parent',
+        'RUN echo "child A=$A" >> /o && env | grep -i _proxy= | sort >> /o',
+        '',
+      ].join('\n'),
+    });
+    const r = slipway(root, [
+      'build',
+      '-q',
+      '--build-arg',
+      'GIVEN=cli',
+      '--build-arg',
+      'ftp_proxy=f',
+      '-t',
+      'arg-scope',
+      ctx,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    // Not trimmed: the first ARG's text ends in spaces (and busybox's own row is empty).
+    const createdBy = slipway(root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'arg-scope'])
+      .stdout.split('\n')
+      .slice(0, 4)
+      .reverse();
+    // Observed on dockerd 20.10 (BuildKit): defaults expand against the env from before the
+    // ARG, history shows them unquoted and not overridden, and the child stage's RUN sees the
+    // parent's ARG values but lists none of them.
+    assert.deepEqual(createdBy, [
+      'ARG A=1 B=x C=q  ',
+      'ARG GIVEN=de  fault',
+      'RUN |4 A=1 B=x C=q   GIVEN=cli /bin/sh -c echo "B=$B C=$C GIVEN=$GIVEN" > /o # buildkit',
+      'RUN /bin/sh -c echo "child A=$A" >> /o && env | grep -i _proxy= | sort >> /o # buildkit',
+    ]);
+    const out = slipway(root, ['run', '--rm', 'arg-scope', 'cat', '/o']);
+    assert.equal(out.stdout, 'B=x C=q   GIVEN=cli\nchild A=1\nFTP_PROXY=f\nftp_proxy=f\n', out.stderr);
   });
 
   test('a RUN that changes nothing still adds its (empty) layer, as BuildKit exports it', () => {

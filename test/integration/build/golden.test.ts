@@ -26,6 +26,8 @@ interface Golden {
   dockerfile: string;
   buildArgs: Record<string, string>;
   inspectConfig: Record<string, unknown>;
+  /** The raw config JSON's `config` object, as BuildKit wrote it. */
+  imageConfig: Record<string, unknown>;
   configHistory: Array<{ created_by: string; empty_layer: boolean; fromBase: boolean }>;
   layers: Array<{ createdBy: string; entries: LayerEntryGolden[] }>;
   baseLayerCount: number;
@@ -229,6 +231,8 @@ describe('images match BuildKit (golden data)', { skip }, () => {
         config: Record<string, unknown>;
         history: Array<{ created_by?: string; empty_layer?: boolean }>;
       };
+      // The raw key set too: BuildKit always writes OnBuild (null), never an empty Cmd.
+      assert.deepEqual(Object.keys(inspect.config).sort(), Object.keys(g.imageConfig).sort(), 'config keys');
       for (const field of CONFIG_FIELDS) {
         assert.deepEqual(
           normalize(inspect.config[field]),

@@ -247,9 +247,16 @@ describe('build args', () => {
 
   it('proxy args are usable without ARG and kept apart', () => {
     const p = plan('FROM scratch\nRUN true\n', {
-      buildArgs: { HTTP_PROXY: 'http://p:3128', no_proxy: 'localhost', OTHER: 'x' },
+      buildArgs: { HTTP_PROXY: 'http://p:3128', no_proxy: 'localhost', ftp_proxy: '', OTHER: 'x' },
     });
-    assert.deepEqual(p.proxyEnv, { HTTP_PROXY: 'http://p:3128', no_proxy: 'localhost' });
+    // Each under both names, as dockerd 20.10's RUN env showed (`env | sort` with
+    // --build-arg ftp_proxy=f gave FTP_PROXY=f and ftp_proxy=f); an empty one sets neither.
+    assert.deepEqual(p.proxyEnv, {
+      HTTP_PROXY: 'http://p:3128',
+      http_proxy: 'http://p:3128',
+      NO_PROXY: 'localhost',
+      no_proxy: 'localhost',
+    });
     // Not in the expansion env unless declared.
     const scope = createStageScope(p, []);
     assert.equal(scope.get('HTTP_PROXY'), undefined);
