@@ -9,6 +9,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -99,6 +100,42 @@ describe('COPY targets: recorded entries equal the staged directory', () => {
     );
     assert.equal(fromEntries.find((e) => e.path === 'srv/sub')?.type, 'file');
     assert.ok(!fromEntries.some((e) => e.path.startsWith('srv/sub/')));
+  });
+
+  it('copies a socket as an empty file and leaves fifos out; hardlinks stay within one source', async () => {
+    // Observed on dockerd 20.10: `COPY sock /s` gives an empty file with the socket's permissions,
+    // `COPY fifo …` copies nothing, and two sources naming one inode are two files.
+    const dir = join(context, 'special');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'h1'), 'h');
+    linkSync(join(dir, 'h1'), join(dir, 'h2'));
+    spawnSync('mkfifo', [join(dir, 'fifo')]);
+    const bind = `require('node:net').createServer().listen(${JSON.stringify(join(dir, 'sock'))}, () => process.exit(0));`;
+    assert.equal(spawnSync(process.execPath, ['-e', bind]).status, 0);
+    chmodSync(join(dir, 'sock'), 0o711);
+    try {
+      const { fromDir, fromEntries } = await both([
+        spec(['special/sock'], '/s'),
+        spec(['special/fifo'], '/nothing/f'),
+        spec(['special/h1', 'special/h2'], '/two/'),
+        spec(['special'], '/all/'),
+      ]);
+      const now = new Set(['all', 'two']);
+      assert.deepEqual(comparable(fromEntries, now), comparable(fromDir, now));
+      const brief = fromEntries.map((e) => `${e.path} ${e.type} ${e.mode.toString(8)} ${e.size}`);
+      assert.deepEqual(brief, [
+        'all dir 755 0',
+        'all/h1 file 644 1',
+        'all/h2 hardlink 644 0',
+        'all/sock file 711 0',
+        's file 711 0',
+        'two dir 755 0',
+        'two/h1 file 644 1',
+        'two/h2 file 644 1',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('applies --chown and --chmod the same way', async () => {
