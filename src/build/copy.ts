@@ -409,7 +409,7 @@ export function stageDirectory(
   owner: Ownership,
   time: number,
 ): void {
-  target.mkdir(path);
+  target.mkdir(path, existing !== undefined);
   if (existing) {
     target.setMeta(
       path,

@@ -526,6 +526,43 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.match(link ?? '', /2020-09-13 12:26:40/, 'a symlink keeps its mtime');
   });
 
+  test('WORKDIR and COPY move only the directories that gain a child to the build time', () => {
+    const ctx = tempDir('ctx-parent-mtime');
+    writeTree(ctx, {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN mkdir -p /a/b/c /k/l && touch -d @1500000000 /a /a/b /a/b/c /k /k/l',
+        'WORKDIR /a/b/new',
+        'COPY f /k/l/m/',
+        '',
+      ].join('\n'),
+      f: 'f',
+    });
+    const r = slipway(root, ['build', '-q', '-t', 'parent-mtime', ctx]);
+    assert.equal(r.status, 0, r.stderr);
+    const times = storedManifest('parent-mtime')
+      .layers.slice(-2)
+      .map((l) => {
+        const blob = join(root, 'oci/blobs/sha256', l.digest.slice('sha256:'.length));
+        return spawnSync('tar', ['-tvzf', blob, '--full-time'], {
+          encoding: 'utf8',
+          env: { ...process.env, TZ: 'UTC' },
+        })
+          .stdout.split('\n')
+          .filter(Boolean)
+          .map((line) => {
+            const f = line.split(/\s+/);
+            return `${f[5]} ${f[3] === '2017-07-14' ? 'kept' : 'now'}`;
+          });
+      });
+    // Observed on dockerd 20.10: a parent copied up unchanged keeps its mtime (`a`, `k`); one
+    // that gains a new entry (`a/b`, `k/l`) takes the build's time, as the new directories do.
+    assert.deepEqual(times, [
+      ['a/ kept', 'a/b/ now', 'a/b/new/ now'],
+      ['k/ kept', 'k/l/ now', 'k/l/m/ now', 'k/l/m/f now'],
+    ]);
+  });
+
   test("COPY and WORKDIR go through the image's symlinks (merged /usr), as BuildKit does", () => {
     const ctx = tempDir('ctx-symdest');
     writeTree(ctx, {

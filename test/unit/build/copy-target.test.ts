@@ -138,6 +138,27 @@ describe('COPY targets: recorded entries equal the staged directory', () => {
     }
   });
 
+  it("keeps an image directory's mtime when only its existing children are staged", async () => {
+    // Observed on dockerd 20.10: `COPY a.py /usr/local/lib/` leaves `usr` at the image's mtime
+    // (overlayfs copies it up unchanged) while `usr/local`, which gains `lib`, moves to now.
+    const image = mkdtempSync(join(scratch, 'image-'));
+    mkdirSync(join(image, 'usr/local'), { recursive: true });
+    for (const p of ['usr/local', 'usr']) utimesSync(join(image, p), 1_500_000_000, 1_500_000_000);
+    const view = layeredView([image]);
+    const match = (pattern: string, name: string) => pattern === name;
+    const s = spec(['app/main.py'], '/usr/local/lib/');
+    const dirTarget = new DirectoryTarget(mkdtempSync(join(scratch, 'staging-')));
+    const entryTarget = new EntryTarget();
+    await copyInto(s, { root: context, resetOwnership: true }, view, dirTarget, match);
+    await copyInto(s, { root: context, resetOwnership: true }, view, entryTarget, match);
+    const before = Math.floor(Date.now() / 1000) - 60;
+    for (const target of [dirTarget, entryTarget]) {
+      const times = new Map((await target.finish()).entries.map((e) => [e.path, e.mtime]));
+      assert.equal(times.get('usr'), 1_500_000_000);
+      assert.ok((times.get('usr/local') ?? 0) > before, 'a directory that gains a child moves to now');
+    }
+  });
+
   it('applies --chown and --chmod the same way', async () => {
     const s = spec(['app'], '/opt/app', {
       chown: { uid: 1000, gid: 1000 },
