@@ -538,11 +538,27 @@ class Copier {
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
     const type = entryType(st.mode);
+    // BuildKit copies into the image's tree and never replaces a node of the other kind: a
+    // directory onto the image's `/lib -> usr/lib` (merged /usr) would otherwise hide all of
+    // /usr/lib behind a directory holding only the copied files.
+    const existing = this.stagedDirs.has(to) ? undefined : this.image.lstat(to);
     if (type === 'dir') {
+      if (existing && !existing.isDirectory()) {
+        throw new SlipwayError(
+          'BUILD',
+          `${this.spec.instruction} failed: cannot copy to non-directory: ${to}`,
+        );
+      }
       this.target.mkdir(to);
       this.stagedDirs.add(to);
       this.copyDirContents(src, to);
       return;
+    }
+    if (existing?.isDirectory() || this.stagedDirs.has(to)) {
+      throw new SlipwayError(
+        'BUILD',
+        `${this.spec.instruction} failed: cannot replace to directory ${to} with file`,
+      );
     }
     this.target.remove(to);
     if (type === 'symlink') {

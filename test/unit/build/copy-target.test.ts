@@ -159,6 +159,49 @@ describe('COPY targets: recorded entries equal the staged directory', () => {
     }
   });
 
+  it("refuses to replace an image's link or file with a directory, or a directory with a file", async () => {
+    // Observed on dockerd 20.10: `COPY rootfs/ /` fails with "cannot copy to non-directory" when
+    // rootfs/lib meets a merged-/usr image's `/lib -> usr/lib`, and with "cannot replace to
+    // directory … with file" when rootfs/etc/apt is a file; slipway replaced them silently.
+    const image = mkdtempSync(join(scratch, 'image-'));
+    mkdirSync(join(image, 'usr/lib'), { recursive: true });
+    mkdirSync(join(image, 'etc/apt'), { recursive: true });
+    symlinkSync('usr/lib', join(image, 'lib'));
+    const rootfs = join(context, 'rootfs');
+    const match = (pattern: string, name: string) => pattern === name;
+    const copy = () =>
+      copyInto(
+        spec(['rootfs'], '/'),
+        { root: context, resetOwnership: true },
+        layeredView([image]),
+        new EntryTarget(),
+        match,
+      );
+    try {
+      mkdirSync(join(rootfs, 'lib'), { recursive: true });
+      writeFileSync(join(rootfs, 'lib/x'), 'x');
+      await assert.rejects(copy, /cannot copy to non-directory: \/lib$/);
+      rmSync(join(rootfs, 'lib'), { recursive: true });
+      mkdirSync(join(rootfs, 'etc'));
+      writeFileSync(join(rootfs, 'etc/apt'), 'file');
+      await assert.rejects(copy, /cannot replace to directory \/etc\/apt with file/);
+      // Through the link as a destination is fine: it is where BuildKit copies too.
+      rmSync(join(rootfs, 'etc'), { recursive: true });
+      writeFileSync(join(rootfs, 'x'), 'x');
+      const target = new EntryTarget();
+      await copyInto(
+        spec(['rootfs'], '/lib/'),
+        { root: context, resetOwnership: true },
+        layeredView([image]),
+        target,
+        match,
+      );
+      assert.ok((await target.finish()).entries.some((e) => e.path === 'usr/lib/x'));
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
+  });
+
   it('applies --chown and --chmod the same way', async () => {
     const s = spec(['app'], '/opt/app', {
       chown: { uid: 1000, gid: 1000 },
