@@ -15,6 +15,7 @@ import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { entryType } from '../context/walk.js';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
+import type { Underlay } from '../layer/safe-path.js';
 import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
@@ -253,7 +254,7 @@ export async function copyInto(
       copier.ensureDir(dest.path, true);
       const into = target.hostDir(dest.path);
       if (into === undefined) throw new Error('ADD unpacks archives into a directory target only');
-      await unpackArchive(join(tree.root, src), into, spec.chown);
+      await unpackArchive(join(tree.root, src), into, spec.chown, 'ADD', imageUnderlay(image, dest.path));
     } else {
       let to: string;
       if (dest.isDir || multiple || (await isDirIn(image, dest.path)) || copier.isStagedDir(dest.path)) {
@@ -366,6 +367,7 @@ export async function unpackArchive(
   targetDir: string,
   chown: Ownership | undefined,
   what = 'ADD',
+  underlay?: Underlay,
 ): Promise<void> {
   const kind = await archiveKind(archive);
   let input: Readable = createReadStream(archive);
@@ -394,8 +396,26 @@ export async function unpackArchive(
     sameOwner: true,
     literalWhiteouts: true,
     ...(chown ? { chown } : {}),
+    ...(underlay ? { underlay } : {}),
   });
   await Promise.all([apply, toolDone]);
+}
+
+/**
+ * The image below an archive unpacked at `base` (an image path), as the unpacker sees it: links
+ * to directories that stay below `base` are followed, existing directories are copied up.
+ */
+function imageUnderlay(image: ImageView, base: string): Underlay {
+  return (rel) => {
+    const path = posix.join(base, rel);
+    const st = image.lstat(path);
+    if (st?.isDirectory()) {
+      return { dir: { mode: st.mode, uid: st.uid, gid: st.gid, atime: st.atime, mtime: st.mtime } };
+    }
+    if (!st?.isSymbolicLink() || !image.stat(path)?.isDirectory()) return undefined;
+    const to = posix.relative(base, resolveImagePath(image.layerDirs, path));
+    return to === '' || to.startsWith('../') || to === '..' ? undefined : { linkTo: to };
+  };
 }
 
 /**

@@ -37,7 +37,13 @@ import { isSlipwayError, SlipwayError } from '../errors.js';
 import { decompressor, detectCompression } from './compress.js';
 import { compressionOfMediaType } from './media-types.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './overlay-diff.js';
-import { escapeError, memberComponents, RootResolver, type SymlinkPolicy } from './safe-path.js';
+import {
+  escapeError,
+  memberComponents,
+  RootResolver,
+  type SymlinkPolicy,
+  type Underlay,
+} from './safe-path.js';
 import { type TarHeader, TYPEFLAG } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 import type { Compression } from './types.js';
@@ -62,6 +68,8 @@ export interface ApplyOptions {
    * the layer it exports) keeps them.
    */
   literalWhiteouts?: boolean;
+  /** An archive unpacked onto an image (ADD): where implied parent directories really are. */
+  underlay?: Underlay;
   onWarning?: (message: string) => void;
 }
 
@@ -171,7 +179,12 @@ export async function applyLayer(
   const startedEmpty = readdirSync(root).length === 0;
   /** Real paths this layer created: an opaque marker must not delete its own layer's entries. */
   const unpacked = new Set<string>();
-  const resolver = new RootResolver(root, opts.symlinkPolicy ?? 'reject', (dir) => unpacked.add(dir));
+  const resolver = new RootResolver(
+    root,
+    opts.symlinkPolicy ?? 'reject',
+    (dir) => unpacked.add(dir),
+    opts.underlay,
+  );
   const isRoot = process.getuid?.() === 0;
   const sameOwner = opts.sameOwner ?? isRoot;
   const overlay = opts.overlayWhiteouts === true;

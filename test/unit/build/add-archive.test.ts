@@ -1,14 +1,34 @@
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
-import { unpackArchive } from '../../../src/build/copy.js';
+import { copyInto, layeredView, unpackArchive } from '../../../src/build/copy.js';
+import { DirectoryTarget } from '../../../src/build/copy-target.js';
 
 const isRoot = process.getuid?.() === 0;
 let scratch = '';
 let archive = '';
+
+async function pack(path: string, files: string[]): Promise<void> {
+  const p = tar.pack();
+  for (const name of files) p.entry({ name, mode: 0o644, mtime: new Date(1_500_000_000_000) }, 'x\n');
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  writeFileSync(path, Buffer.concat(chunks));
+}
 
 /** An archive as a packager writes one: foreign owners, a setuid file, a hardlink whose header disagrees with its target. */
 async function makeArchive(path: string): Promise<void> {
@@ -55,6 +75,47 @@ describe('ADD of a local archive', { skip: isRoot ? false : 'needs root to keep 
     assert.equal(lstatSync(join(dest, 'pkg/hard')).ino, lstatSync(join(dest, 'pkg/a.txt')).ino);
     assert.equal(lstatSync(join(dest, 'pkg/a.txt')).mtimeMs, 1_500_000_000_000);
     assert.equal(meta(join(dest, 'pkg/sub')), '755 0:0', 'an implied directory is 0755, root-owned');
+  });
+
+  it("lands on the image: implied parents go through its links and keep its directories' modes", async () => {
+    // Observed on dockerd 20.10 (ADD a.tar.gz / of members without directory entries): `lib/y`
+    // goes through the image's `lib -> usr/lib`, `tmp` stays 1777 and `root` 0700, and `var`,
+    // which gains no new entry, keeps its mtime. slipway made each a new 0755 directory, which
+    // replaced the link (hiding /usr/lib) and opened /root, closed /tmp.
+    const image = join(scratch, 'image');
+    for (const d of ['usr/lib', 'tmp', 'root', 'var/log']) mkdirSync(join(image, d), { recursive: true });
+    symlinkSync('usr/lib', join(image, 'lib'));
+    chmodSync(join(image, 'tmp'), 0o1777);
+    chmodSync(join(image, 'root'), 0o700);
+    utimesSync(join(image, 'var'), 1_400_000_000, 1_400_000_000);
+    const ctx = join(scratch, 'ctx');
+    mkdirSync(ctx);
+    await pack(join(ctx, 'a.tar'), ['tmp/x', 'lib/y', 'var/log/z', 'root/r']);
+    const staging = join(scratch, 'staging');
+    mkdirSync(staging);
+    const spec = {
+      sources: ['a.tar'],
+      dest: '/',
+      workdir: '/',
+      excludes: [],
+      parents: false,
+      createdDirTime: 1_700_000_000,
+      instruction: 'ADD',
+      unpackArchives: true,
+    };
+    const match = (pattern: string, name: string) => pattern === name;
+    await copyInto(
+      spec,
+      { root: ctx, resetOwnership: true },
+      layeredView([image]),
+      new DirectoryTarget(staging),
+      match,
+    );
+    assert.deepEqual(readdirSync(staging).sort(), ['root', 'tmp', 'usr', 'var']);
+    assert.equal(meta(join(staging, 'tmp')), '1777 0:0');
+    assert.equal(meta(join(staging, 'root')), '700 0:0');
+    assert.ok(lstatSync(join(staging, 'usr/lib/y')).isFile());
+    assert.equal(lstatSync(join(staging, 'var')).mtimeMs, 1_400_000_000_000);
   });
 
   it('--chown owns every member but keeps setuid; implied directories stay root-owned', async () => {
