@@ -39,8 +39,12 @@ export interface NodeMeta extends Ownership {
 
 /** Paths are image paths: absolute, posix, normalized. */
 export interface CopyTarget {
-  /** Creates a directory whose parent exists; an existing directory is left as it is. */
-  mkdir(path: string): void;
+  /**
+   * Creates a directory whose parent exists; an existing directory is left as it is. `copyUp`:
+   * the image already has this directory (it is staged only as a parent), so, as overlayfs's
+   * copy-up, it is no new entry and its parent's mtime does not move.
+   */
+  mkdir(path: string, copyUp?: boolean): void;
   /** Owner, then permission bits (so a chown cannot clear setuid/setgid), then mtime. */
   setMeta(path: string, meta: NodeMeta, atime: number): void;
   /** Removes the path and everything under it, if present. */
@@ -74,8 +78,9 @@ export class DirectoryTarget implements CopyTarget {
     return join(this.staging, path);
   }
 
-  mkdir(path: string): void {
+  mkdir(path: string, copyUp = false): void {
     const p = this.host(path);
+    const parent = copyUp && path !== '/' ? lstatSync(join(p, '..')) : undefined;
     try {
       mkdirSync(p);
     } catch (e) {
@@ -84,6 +89,7 @@ export class DirectoryTarget implements CopyTarget {
       rmSync(p, { force: true });
       mkdirSync(p);
     }
+    if (parent) utimesSync(join(p, '..'), parent.atime, parent.mtime);
   }
 
   setMeta(path: string, meta: NodeMeta, atime: number): void {
@@ -155,12 +161,22 @@ export class EntryTarget implements CopyTarget {
     this.touchParent(node.path);
   }
 
-  mkdir(path: string): void {
+  mkdir(path: string, copyUp = false): void {
     const key = EntryTarget.key(path);
     const existing = this.nodes.get(key);
     if (existing?.type === 'dir') return;
     if (existing) this.remove(path);
-    this.put({ path: key, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: nowSeconds() });
+    const node: LayerEntry = {
+      path: key,
+      type: 'dir',
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: nowSeconds(),
+    };
+    if (copyUp) this.nodes.set(key, node);
+    else this.put(node);
   }
 
   setMeta(path: string, meta: NodeMeta): void {

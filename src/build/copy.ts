@@ -3,7 +3,6 @@ import { spawn, spawnSync } from 'node:child_process';
 // round trips when each chmod/lchown/utimes is its own promise (12.5 s vs 1 s for 10,000 files).
 import {
   createReadStream,
-  lchownSync as lchown,
   lstatSync as lstat,
   readdirSync as readdir,
   readlinkSync as readlink,
@@ -16,6 +15,7 @@ import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { entryType } from '../context/walk.js';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
+import type { Underlay } from '../layer/safe-path.js';
 import { layeredLstat, layeredStat, resolveImagePath } from '../runtime/layered.js';
 import type { CopyTarget, Ownership } from './copy-target.js';
 import { hasWildcard } from './glob.js';
@@ -235,6 +235,15 @@ export async function copyInto(
     const src = resolveSourcePath(diskLinks(tree.root), named, true);
     if (src === undefined) continue;
     const st = await lstat(join(tree.root, src));
+    // BuildKit follows a source link to its end: one that leads nowhere fails the step, named or
+    // matched by a wildcard (observed on dockerd 20.10: `"/nowhere" not found`).
+    if (st.isSymbolicLink()) throw notFound(spec.instruction, danglingTarget(tree.root, src), tree);
+    // A fifo named as a source copies nothing at all, not even the destination's parents (dockerd
+    // 20.10's context transfer never sends one).
+    if (specialKind(st.mode) === 'fifo') continue;
+    // Hardlinks are kept within one source only: each source is its own copy in BuildKit, so
+    // `COPY h1 h2 /d/` of two names of one file writes two files.
+    copier.startSource();
     const rel = spec.parents ? posix.dirname(named) : '';
     if (st.isDirectory()) {
       const target = spec.parents && named !== '.' ? posix.join(dest.path, named) : dest.path;
@@ -245,7 +254,7 @@ export async function copyInto(
       copier.ensureDir(dest.path, true);
       const into = target.hostDir(dest.path);
       if (into === undefined) throw new Error('ADD unpacks archives into a directory target only');
-      await unpackArchive(join(tree.root, src), into, spec.chown);
+      await unpackArchive(join(tree.root, src), into, spec.chown, 'ADD', imageUnderlay(image, dest.path));
     } else {
       let to: string;
       if (dest.isDir || multiple || (await isDirIn(image, dest.path)) || copier.isStagedDir(dest.path)) {
@@ -255,6 +264,36 @@ export async function copyInto(
       copier.copyEntry(src, to);
     }
   }
+}
+
+/** Where a dangling source link at `rel` leads (the path BuildKit names as not found). */
+function danglingTarget(root: string, rel: string): string {
+  let path = rel;
+  for (let hops = 0; hops < 40; hops++) {
+    const st = lstat(join(root, path), { throwIfNoEntry: false });
+    if (st === undefined || !st.isSymbolicLink()) break;
+    const target = readlink(join(root, path));
+    path = posix
+      .normalize(posix.isAbsolute(target) ? target : posix.join('/', posix.dirname(path), target))
+      .slice(1);
+  }
+  return path;
+}
+
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+const S_IFIFO = 0o010000;
+
+/**
+ * What becomes of a node that is neither file, directory nor link. dockerd 20.10's context
+ * transfer writes a socket as an empty regular file with the socket's permissions (its disk
+ * writer creates whatever it does not know as a file) and leaves fifos out; devices are not
+ * expected in a build context and are refused when named.
+ */
+function specialKind(mode: number): 'socket' | 'fifo' | 'device' | undefined {
+  if (entryType(mode) !== 'other') return undefined;
+  const fmt = mode & S_IFMT;
+  return fmt === S_IFSOCK ? 'socket' : fmt === S_IFIFO ? 'fifo' : 'device';
 }
 
 type ArchiveKind = 'tar' | 'gzip' | 'bzip2' | 'xz';
@@ -328,6 +367,7 @@ export async function unpackArchive(
   targetDir: string,
   chown: Ownership | undefined,
   what = 'ADD',
+  underlay?: Underlay,
 ): Promise<void> {
   const kind = await archiveKind(archive);
   let input: Readable = createReadStream(archive);
@@ -352,16 +392,30 @@ export async function unpackArchive(
         );
       })
     : Promise.resolve();
-  await Promise.all([applyLayer(input, targetDir, { sameOwner: true }), toolDone]);
-  if (chown) await chownTree(targetDir, chown);
+  const apply = applyLayer(input, targetDir, {
+    sameOwner: true,
+    literalWhiteouts: true,
+    ...(chown ? { chown } : {}),
+    ...(underlay ? { underlay } : {}),
+  });
+  await Promise.all([apply, toolDone]);
 }
 
-async function chownTree(dir: string, owner: Ownership): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const p = join(dir, name);
-    await lchown(p, owner.uid, owner.gid);
-    if ((await lstat(p)).isDirectory()) await chownTree(p, owner);
-  }
+/**
+ * The image below an archive unpacked at `base` (an image path), as the unpacker sees it: links
+ * to directories that stay below `base` are followed, existing directories are copied up.
+ */
+function imageUnderlay(image: ImageView, base: string): Underlay {
+  return (rel) => {
+    const path = posix.join(base, rel);
+    const st = image.lstat(path);
+    if (st?.isDirectory()) {
+      return { dir: { mode: st.mode, uid: st.uid, gid: st.gid, atime: st.atime, mtime: st.mtime } };
+    }
+    if (!st?.isSymbolicLink() || !image.stat(path)?.isDirectory()) return undefined;
+    const to = posix.relative(base, resolveImagePath(image.layerDirs, path));
+    return to === '' || to.startsWith('../') || to === '..' ? undefined : { linkTo: to };
+  };
 }
 
 /**
@@ -375,7 +429,7 @@ export function stageDirectory(
   owner: Ownership,
   time: number,
 ): void {
-  target.mkdir(path);
+  target.mkdir(path, existing !== undefined);
   if (existing) {
     target.setMeta(
       path,
@@ -392,6 +446,12 @@ async function isDirIn(image: ImageView, imagePath: string): Promise<boolean> {
 }
 
 const ROOT_OWNER: Readonly<Ownership> = { uid: 0, gid: 0 };
+
+/** A listed fifo or device is left out of a directory's copy; a socket is copied (as a file). */
+function skippedInDir(mode: number): boolean {
+  const kind = specialKind(mode);
+  return kind === 'fifo' || kind === 'device';
+}
 
 class Copier {
   private readonly stagedDirs = new Set<string>(['/']);
@@ -434,10 +494,15 @@ class Copier {
     return this.tree.known?.stat(rel) ?? lstat(join(this.tree.root, rel));
   }
 
+  /** A new source: hardlinks are matched up within one source only. */
+  startSource(): void {
+    this.hardlinks.clear();
+  }
+
   /**
-   * `targetDir` is absolute and normalized; names from a listing hold no slash. Sockets, fifos and
-   * devices met on the way are left out, as BuildKit leaves out a fifo (a git fsmonitor socket in
-   * `.git` must not fail `COPY . .`); one named as a source still fails.
+   * `targetDir` is absolute and normalized; names from a listing hold no slash. Fifos and devices
+   * met on the way are left out, as BuildKit leaves out a fifo (a git fsmonitor socket in `.git`
+   * must not fail `COPY . .`); a socket becomes an empty file (see specialKind).
    */
   copyDirContents(srcDir: string, targetDir: string, withMeta = true): void {
     const below = targetDir === '/' ? '/' : `${targetDir}/`;
@@ -448,7 +513,7 @@ class Copier {
       const cut = srcDir === '.' ? 0 : srcDir.length + 1;
       for (const entry of known) {
         if (this.spec.excludes.length > 0 && this.excluded(entry.path)) continue;
-        if (entryType(entry.mode) === 'other') continue;
+        if (skippedInDir(entry.mode)) continue;
         const name = entry.path.slice(cut);
         this.copyEntry(entry.path, below + name, `${hostDir}/${name}`, entry);
       }
@@ -463,7 +528,7 @@ class Copier {
       }
       if (this.spec.excludes.length > 0 && this.excluded(src)) continue;
       const st = this.sourceStat(src);
-      if (entryType(st.mode) === 'other') continue;
+      if (skippedInDir(st.mode)) continue;
       this.copyEntry(src, below + name, `${hostDir}/${name}`, st);
     }
     if (withMeta) this.finishDir(srcDir, targetDir);
@@ -493,11 +558,27 @@ class Copier {
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
     const type = entryType(st.mode);
+    // BuildKit copies into the image's tree and never replaces a node of the other kind: a
+    // directory onto the image's `/lib -> usr/lib` (merged /usr) would otherwise hide all of
+    // /usr/lib behind a directory holding only the copied files.
+    const existing = this.stagedDirs.has(to) ? undefined : this.image.lstat(to);
     if (type === 'dir') {
+      if (existing && !existing.isDirectory()) {
+        throw new SlipwayError(
+          'BUILD',
+          `${this.spec.instruction} failed: cannot copy to non-directory: ${to}`,
+        );
+      }
       this.target.mkdir(to);
       this.stagedDirs.add(to);
       this.copyDirContents(src, to);
       return;
+    }
+    if (existing?.isDirectory() || this.stagedDirs.has(to)) {
+      throw new SlipwayError(
+        'BUILD',
+        `${this.spec.instruction} failed: cannot replace to directory ${to} with file`,
+      );
     }
     this.target.remove(to);
     if (type === 'symlink') {
@@ -518,10 +599,13 @@ class Copier {
         );
         if (inode !== undefined) this.hardlinks.set(inode, to);
       }
+    } else if (specialKind(st.mode) === 'socket') {
+      const meta = { mode: this.mode(st.mode, false), uid: owner.uid, gid: owner.gid, mtime };
+      this.target.copyFile(to, '/dev/null', 0, meta, (st.atimeMs ?? st.mtimeMs) / 1000);
     } else {
       throw new SlipwayError(
         'BUILD',
-        `${this.spec.instruction} failed: ${src} is a special file (device, socket or fifo) and cannot be copied`,
+        `${this.spec.instruction} failed: ${src} is a device file and cannot be copied`,
       );
     }
   }

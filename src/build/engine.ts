@@ -1370,10 +1370,12 @@ async function mkdirLikeBuildkit(
     current += `/${part}`;
     stageDirectory(target, current, view.lstat(current), owner, time);
   }
-  // Parents were touched by creating children: restore the existing ones' times.
+  // A directory that got a new child moved to "now": the step's time stands for it, as for the
+  // new directories themselves. Existing ones with only copied-up children kept the image's.
   for (let i = parts.length; i > 0; i--) {
     const p = `/${parts.slice(0, i).join('/')}`;
-    const existing = view.lstat(p);
-    await utimes(join(staging, p), existing ? existing.atime : time, existing ? existing.mtime : time);
+    const child = i < parts.length ? `/${parts.slice(0, i + 1).join('/')}` : undefined;
+    if (view.lstat(p) && (child === undefined || view.lstat(child))) continue;
+    await utimes(join(staging, p), time, time);
   }
 }

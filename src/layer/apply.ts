@@ -37,7 +37,13 @@ import { isSlipwayError, SlipwayError } from '../errors.js';
 import { decompressor, detectCompression } from './compress.js';
 import { compressionOfMediaType } from './media-types.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './overlay-diff.js';
-import { escapeError, memberComponents, RootResolver, type SymlinkPolicy } from './safe-path.js';
+import {
+  escapeError,
+  memberComponents,
+  RootResolver,
+  type SymlinkPolicy,
+  type Underlay,
+} from './safe-path.js';
 import { type TarHeader, TYPEFLAG } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 import type { Compression } from './types.js';
@@ -51,6 +57,19 @@ export interface ApplyOptions {
   symlinkPolicy?: SymlinkPolicy;
   /** Apply uid/gid from the layer; default: when running as root. */
   sameOwner?: boolean;
+  /**
+   * Every member gets this owner instead of its own (ADD --chown of an archive), set before the
+   * mode so setuid/setgid bits survive; directories the members imply stay root's, as BuildKit
+   * leaves them.
+   */
+  chown?: { uid: number; gid: number };
+  /**
+   * An archive, not a layer (ADD): `.wh.` names are ordinary files, as BuildKit's untar (and so
+   * the layer it exports) keeps them.
+   */
+  literalWhiteouts?: boolean;
+  /** An archive unpacked onto an image (ADD): where implied parent directories really are. */
+  underlay?: Underlay;
   onWarning?: (message: string) => void;
 }
 
@@ -160,7 +179,12 @@ export async function applyLayer(
   const startedEmpty = readdirSync(root).length === 0;
   /** Real paths this layer created: an opaque marker must not delete its own layer's entries. */
   const unpacked = new Set<string>();
-  const resolver = new RootResolver(root, opts.symlinkPolicy ?? 'reject', (dir) => unpacked.add(dir));
+  const resolver = new RootResolver(
+    root,
+    opts.symlinkPolicy ?? 'reject',
+    (dir) => unpacked.add(dir),
+    opts.underlay,
+  );
   const isRoot = process.getuid?.() === 0;
   const sameOwner = opts.sameOwner ?? isRoot;
   const overlay = opts.overlayWhiteouts === true;
@@ -262,11 +286,13 @@ export async function applyLayer(
     }
   };
 
-  const handleEntry = async (h: TarHeader, body: () => AsyncGenerator<Buffer>): Promise<void> => {
+  const handleEntry = async (member: TarHeader, body: () => AsyncGenerator<Buffer>): Promise<void> => {
+    const h = opts.chown ? { ...member, uid: opts.chown.uid, gid: opts.chown.gid } : member;
     const parts = memberComponents(h.name);
     if (parts.length === 0) return; // "./": the root's own metadata belongs to the target, not the layer
     const base = parts[parts.length - 1]!;
-    if (base.startsWith(WHITEOUT_PREFIX)) return handleWhiteout(parts, h.name, h.name);
+    if (base.startsWith(WHITEOUT_PREFIX) && !opts.literalWhiteouts)
+      return handleWhiteout(parts, h.name, h.name);
     const dir = resolver.resolveDir(parts.slice(0, -1), h.name, true);
     if (dir === undefined) throw escapeError(h.name);
     const abs = `${dir}/${base}`;
@@ -319,6 +345,9 @@ export async function applyLayer(
         break;
       case TYPEFLAG.hardlink:
         linkSync(hardlinkTarget!, abs);
+        // The link's own header owns the shared inode last, as Docker's and BuildKit's untar apply
+        // it (a link header saying 0644 turns its 0600 target 0644; observed on dockerd 20.10).
+        if (!lstatSync(abs).isSymbolicLink()) ownAndTime(abs, h, false);
         break;
       case TYPEFLAG.char:
       case TYPEFLAG.block:

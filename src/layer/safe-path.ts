@@ -3,7 +3,7 @@
  * lstat'ed; symlinks are resolved by hand, component by component, so the decision whether a path
  * stays inside the root is made on what is on disk, not on the string.
  */
-import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, readlinkSync, utimesSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SlipwayError } from '../errors.js';
 
@@ -17,6 +17,20 @@ import { SlipwayError } from '../errors.js';
 export type SymlinkPolicy = 'reject' | 'scoped';
 
 const MAX_SYMLINK_HOPS = 40;
+
+/**
+ * What lies below the root where a member implies a parent directory the root does not have yet
+ * (`rel`: relative to the root): an ADD unpacks into a staging directory, but BuildKit unpacks
+ * onto the image. `linkTo` (relative to the root): the image has a link there (merged /usr's
+ * `lib -> usr/lib`), followed. `dir`: the image has a directory there, staged with its owner, mode
+ * and mtime (overlayfs's copy-up) instead of as a new 0755 one. undefined: nothing there.
+ */
+export type Underlay = (
+  rel: string,
+) =>
+  | { linkTo: string }
+  | { dir: { mode: number; uid: number; gid: number; atime: Date; mtime: Date } }
+  | undefined;
 
 export function escapeError(path: string): SlipwayError {
   return new SlipwayError('LAYER', `layer tries to write outside the root: ${path}`);
@@ -51,6 +65,7 @@ export class RootResolver {
     readonly root: string,
     readonly policy: SymlinkPolicy = 'reject',
     private readonly onCreate: (dir: string) => void = () => {},
+    private readonly below?: Underlay,
   ) {}
 
   private inside(p: string): boolean {
@@ -88,7 +103,24 @@ export class RootResolver {
       const st = lstatSync(next, { throwIfNoEntry: false });
       if (st === undefined) {
         if (!create) return undefined;
+        const under = this.below?.(next.slice(this.root.length + 1));
+        if (under && 'linkTo' in under) {
+          if (++hops > MAX_SYMLINK_HOPS) {
+            throw new SlipwayError('LAYER', `too many levels of symbolic links resolving ${member}`);
+          }
+          queue.unshift(...under.linkTo.split('/'));
+          cur = this.root;
+          continue;
+        }
+        // A copied-up directory is no new entry: its parent's mtime must not move.
+        const parent = under ? lstatSync(cur) : undefined;
         mkdirSync(next, { mode: 0o755 });
+        if (under) {
+          lchownSync(next, under.dir.uid, under.dir.gid);
+          chmodSync(next, under.dir.mode & 0o7777);
+          utimesSync(next, under.dir.atime, under.dir.mtime);
+          if (parent) utimesSync(cur, parent.atime, parent.mtime);
+        }
         this.onCreate(next);
         cur = next;
         continue;
