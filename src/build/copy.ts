@@ -455,6 +455,8 @@ function skippedInDir(mode: number): boolean {
 
 class Copier {
   private readonly stagedDirs = new Set<string>(['/']);
+  /** Staged dirs the image does not have: nothing below one can be in the image either. */
+  private readonly newDirs = new Set<string>();
   private readonly hardlinks = new Map<string, string>();
 
   constructor(
@@ -473,13 +475,14 @@ class Copier {
   ensureDir(dir: string, createdByCopy: boolean): void {
     if (this.stagedDirs.has(dir)) return;
     this.ensureDir(posix.dirname(dir), createdByCopy);
-    const existing = this.image.lstat(dir);
+    const existing = this.inImage(dir);
     if (existing && !existing.isDirectory()) {
       throw new SlipwayError(
         'BUILD',
         `${this.spec.instruction} failed: cannot copy to ${dir}: not a directory`,
       );
     }
+    if (existing === undefined) this.newDirs.add(dir);
     stageDirectory(
       this.target,
       dir,
@@ -492,6 +495,14 @@ class Copier {
 
   private sourceStat(rel: string): SourceStat {
     return this.tree.known?.stat(rel) ?? lstat(join(this.tree.root, rel));
+  }
+
+  /**
+   * The image's node at `path`. A `COPY . /new` of 10,000 files would otherwise look each of them
+   * up through every layer of the image, though none can be below a directory the image lacks.
+   */
+  private inImage(path: string): Stats | undefined {
+    return this.newDirs.has(posix.dirname(path)) ? undefined : this.image.lstat(path);
   }
 
   /** A new source: hardlinks are matched up within one source only. */
@@ -561,7 +572,8 @@ class Copier {
     // BuildKit copies into the image's tree and never replaces a node of the other kind: a
     // directory onto the image's `/lib -> usr/lib` (merged /usr) would otherwise hide all of
     // /usr/lib behind a directory holding only the copied files.
-    const existing = this.stagedDirs.has(to) ? undefined : this.image.lstat(to);
+    const staged = this.stagedDirs.has(to);
+    const existing = staged ? undefined : this.inImage(to);
     if (type === 'dir') {
       if (existing && !existing.isDirectory()) {
         throw new SlipwayError(
@@ -569,6 +581,7 @@ class Copier {
           `${this.spec.instruction} failed: cannot copy to non-directory: ${to}`,
         );
       }
+      if (!staged && existing === undefined) this.newDirs.add(to);
       this.target.mkdir(to);
       this.stagedDirs.add(to);
       this.copyDirContents(src, to);
