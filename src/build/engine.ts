@@ -112,6 +112,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   return engine.run();
 }
 
+/** A stage's scope and config as a definition pass over its instructions sees them. */
+interface Precheck {
+  scope: StageScope;
+  config: ContainerConfig;
+}
+
 class Engine {
   private readonly stageResults = new Map<number, Promise<StageState>>();
   private contextEntries: Promise<ContextEntry[]> | undefined;
@@ -138,6 +144,8 @@ class Engine {
   private failure: { error: unknown } | undefined;
   /** Every step record this build ended a step with, cached or new: what `--cache-to` exports. */
   private readonly touched = new Map<string, StepRecord>();
+  /** Stages whose instructions precheckAll dispatched before the build ran anything. */
+  private readonly prechecked = new Set<number>();
   /** Layers still compressing after their step ended (commitLayerInBackground), by their ref. */
   private readonly sealing = new Map<LayerRef, Promise<void>>();
   /** Work the build must finish before it exports or ends: those compressions and their step records. */
@@ -253,6 +261,7 @@ class Engine {
     const { plan } = this;
     try {
       this.checkReferences();
+      await this.precheckAll();
       const final = await this.stage(plan.target).catch((e: unknown) => {
         // A stage waiting on a canceled one fails with INTERRUPTED; the cause is the first error.
         throw this.failure ? this.failure.error : e;
@@ -353,6 +362,8 @@ class Engine {
       return this.stageLabel(stage, 1, total);
     };
     let state = await this.baseState(stage, fromLabel);
+    if (!this.prechecked.has(stage.index))
+      this.precheck(stage, { scope: state.scope.fork(), config: state.config });
     let step = 1;
     for (const cmd of stage.instructions) {
       if (this.signal.aborted) throw new SlipwayError('INTERRUPTED', 'build interrupted');
@@ -362,6 +373,63 @@ class Engine {
       state = await this.dispatch(state, cmd, label);
     }
     return state;
+  }
+
+  /**
+   * BuildKit turns the whole Dockerfile into its build definition before it runs a step, so an
+   * instruction that cannot be expanded or applied (`WORKDIR ${A:?missing}`, `ENV A="x`, `EXPOSE
+   * ${P:?}`) fails the build with no step run. The same pass runs over every stage whose base is
+   * known without running anything: a local image, scratch, or a stage checked before it. A stage
+   * on an image still to be pulled, or whose base has ONBUILD triggers, is checked once its base
+   * is in (buildStage).
+   */
+  private async precheckAll(): Promise<void> {
+    const ends = new Map<number, Precheck>();
+    for (const index of this.plan.order) {
+      const stage = this.plan.stages[index]!;
+      const base = stage.base;
+      let start: Precheck | undefined;
+      if (base.kind === 'scratch') {
+        start = {
+          scope: createStageScope(this.plan, []),
+          config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
+        };
+      } else if (base.kind === 'stage') {
+        const parent = ends.get(base.index);
+        if (parent) start = { scope: parent.scope.fork(), config: { ...parent.config, OnBuild: null } };
+      } else if (!this.opts.pull) {
+        const record = await this.store.tryResolve(base.ref).catch(() => undefined);
+        const config = record?.config.config;
+        if (record && !config?.OnBuild?.length) {
+          start = {
+            scope: createStageScope(this.plan, config?.Env ?? []),
+            config: structuredClone(config ?? {}),
+          };
+        }
+      }
+      if (start === undefined) continue;
+      ends.set(index, this.precheck(stage, start));
+      this.prechecked.add(index);
+    }
+  }
+
+  /** Dispatches a stage's instructions on `start` (its own copies), as BuildKit's definition pass. */
+  private precheck(stage: PlannedStage, start: Precheck): Precheck {
+    const { scope } = start;
+    const config = structuredClone(start.config);
+    const flags = { cmdSet: false };
+    for (const raw of stage.instructions) {
+      try {
+        const { instruction: cmd } = scope.dispatch(raw);
+        if (cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir')
+          continue;
+        const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
+        applyConfig(config, recorded, flags, { configEnv: scope.configEnv() });
+      } catch (e) {
+        throw this.atStep(e, raw.range.start);
+      }
+    }
+    return { scope, config };
   }
 
   private async baseState(stage: PlannedStage, fromLabel: () => string): Promise<StageState> {

@@ -201,6 +201,37 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     }
   });
 
+  test('an instruction that cannot be expanded or applied fails the build before any step runs', () => {
+    const ctx = tempDir('ctx-precheck');
+    // dockerd 20.10 fails each of these while making the LLB definition ("failed to create LLB
+    // definition: failed to process ..."), after loading the base's metadata and before any RUN.
+    for (const [dockerfile, message] of [
+      [
+        'FROM busybox\nRUN echo ran\nENV A="unterminated\n',
+        '3:1: failed to process "\\\\"unterminated": unexpected end',
+      ],
+      [
+        'FROM busybox\nARG A\nRUN echo ran\nWORKDIR /x/${A:?missing}\n',
+        '4:1: failed to process "/x/\\$\\{A:\\?missing\\}": A: missing',
+      ],
+      ['FROM busybox\nRUN echo ran\nEXPOSE 99999999\n', '3:1: invalid containerPort: 99999999'],
+      [
+        'FROM busybox AS a\nRUN echo ran\nFROM a\nRUN echo ran\nUSER ${U:?no user}\n',
+        '5:1: failed to process',
+      ],
+      [
+        'FROM scratch AS s\nLABEL x="a\nFROM busybox\nRUN echo ran\nCOPY --from=s / /\n',
+        '2:1: failed to process',
+      ],
+    ] as const) {
+      writeTree(ctx, { Dockerfile: dockerfile });
+      const r = slipway(root, ['build', '--no-cache', '--progress=plain', ctx]);
+      assert.equal(r.status, 1, dockerfile);
+      assert.match(r.stderr, new RegExp(`^ERROR: Dockerfile:${message}`, 'm'), dockerfile);
+      assert.doesNotMatch(r.stderr, /RUN echo ran/, dockerfile);
+    }
+  });
+
   test('a missing base image is named in the error, with the Dockerfile position', () => {
     const ctx = tempDir('ctx-missing');
     writeTree(ctx, { Dockerfile: '# comment\nFROM nosuch/image:1.0\nRUN true\n' });
