@@ -211,11 +211,13 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
         '3:1: failed to process "\\\\"unterminated": unexpected end',
       ],
       [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile variable syntax
         'FROM busybox\nARG A\nRUN echo ran\nWORKDIR /x/${A:?missing}\n',
         '4:1: failed to process "/x/\\$\\{A:\\?missing\\}": A: missing',
       ],
       ['FROM busybox\nRUN echo ran\nEXPOSE 99999999\n', '3:1: invalid containerPort: 99999999'],
       [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile variable syntax
         'FROM busybox AS a\nRUN echo ran\nFROM a\nRUN echo ran\nUSER ${U:?no user}\n',
         '5:1: failed to process',
       ],
