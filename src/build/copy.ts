@@ -438,10 +438,41 @@ class Copier {
    * `targetDir` is absolute and normalized; names from a listing hold no slash. Sockets, fifos and
    * devices met on the way are left out, as BuildKit leaves out a fifo (a git fsmonitor socket in
    * `.git` must not fail `COPY . .`); one named as a source still fails.
+   *
+   * Depth-first with a stack of its own, in the order recursion would take: a context 2000
+   * directories deep overflowed Node's call stack ("Maximum call stack size exceeded").
    */
   copyDirContents(srcDir: string, targetDir: string, withMeta = true): void {
-    const below = targetDir === '/' ? '/' : `${targetDir}/`;
+    const stack = [{ srcDir, targetDir, withMeta, entries: this.children(srcDir), next: 0 }];
+    while (stack.length > 0) {
+      const dir = stack[stack.length - 1]!;
+      const entry = dir.entries[dir.next++];
+      if (entry === undefined) {
+        stack.pop();
+        if (dir.withMeta) this.finishDir(dir.srcDir, dir.targetDir);
+        continue;
+      }
+      const to = `${dir.targetDir === '/' ? '' : dir.targetDir}/${entry.name}`;
+      if (entryType(entry.st.mode) !== 'dir') {
+        this.copyEntry(entry.src, to, entry.from, entry.st);
+        continue;
+      }
+      this.target.mkdir(to);
+      this.stagedDirs.add(to);
+      stack.push({
+        srcDir: entry.src,
+        targetDir: to,
+        withMeta: true,
+        entries: this.children(entry.src),
+        next: 0,
+      });
+    }
+  }
+
+  /** What `srcDir` holds that a copy takes, in copy order. */
+  private children(srcDir: string): Array<{ src: string; name: string; from: string; st: SourceStat }> {
     const hostDir = join(this.tree.root, srcDir);
+    const out: Array<{ src: string; name: string; from: string; st: SourceStat }> = [];
     const known = this.tree.known?.children(srcDir);
     if (known !== undefined) {
       // What the walk listed is what the tree serves: no lookups by path.
@@ -450,10 +481,9 @@ class Copier {
         if (this.spec.excludes.length > 0 && this.excluded(entry.path)) continue;
         if (entryType(entry.mode) === 'other') continue;
         const name = entry.path.slice(cut);
-        this.copyEntry(entry.path, below + name, `${hostDir}/${name}`, entry);
+        out.push({ src: entry.path, name, from: `${hostDir}/${name}`, st: entry });
       }
-      if (withMeta) this.finishDir(srcDir, targetDir);
-      return;
+      return out;
     }
     for (const name of readdir(hostDir).sort()) {
       const src = srcDir === '.' ? name : `${srcDir}/${name}`;
@@ -464,9 +494,9 @@ class Copier {
       if (this.spec.excludes.length > 0 && this.excluded(src)) continue;
       const st = this.sourceStat(src);
       if (entryType(st.mode) === 'other') continue;
-      this.copyEntry(src, below + name, `${hostDir}/${name}`, st);
+      out.push({ src, name, from: `${hostDir}/${name}`, st });
     }
-    if (withMeta) this.finishDir(srcDir, targetDir);
+    return out;
   }
 
   private excluded(src: string): boolean {
