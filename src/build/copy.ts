@@ -514,10 +514,40 @@ class Copier {
    * `targetDir` is absolute and normalized; names from a listing hold no slash. Fifos and devices
    * met on the way are left out, as BuildKit leaves out a fifo (a git fsmonitor socket in `.git`
    * must not fail `COPY . .`); a socket becomes an empty file (see specialKind).
+   *
+   * Depth-first with a stack of its own, in the order recursion would take: a context 2000
+   * directories deep overflowed Node's call stack ("Maximum call stack size exceeded").
    */
   copyDirContents(srcDir: string, targetDir: string, withMeta = true): void {
-    const below = targetDir === '/' ? '/' : `${targetDir}/`;
+    const stack = [{ srcDir, targetDir, withMeta, entries: this.children(srcDir), next: 0 }];
+    while (stack.length > 0) {
+      const dir = stack[stack.length - 1]!;
+      const entry = dir.entries[dir.next++];
+      if (entry === undefined) {
+        stack.pop();
+        if (dir.withMeta) this.finishDir(dir.srcDir, dir.targetDir);
+        continue;
+      }
+      const to = `${dir.targetDir === '/' ? '' : dir.targetDir}/${entry.name}`;
+      if (entryType(entry.st.mode) !== 'dir') {
+        this.copyEntry(entry.src, to, entry.from, entry.st);
+        continue;
+      }
+      this.enterDir(to);
+      stack.push({
+        srcDir: entry.src,
+        targetDir: to,
+        withMeta: true,
+        entries: this.children(entry.src),
+        next: 0,
+      });
+    }
+  }
+
+  /** What `srcDir` holds that a copy takes, in copy order. */
+  private children(srcDir: string): Array<{ src: string; name: string; from: string; st: SourceStat }> {
     const hostDir = join(this.tree.root, srcDir);
+    const out: Array<{ src: string; name: string; from: string; st: SourceStat }> = [];
     const known = this.tree.known?.children(srcDir);
     if (known !== undefined) {
       // What the walk listed is what the tree serves: no lookups by path.
@@ -526,10 +556,9 @@ class Copier {
         if (this.spec.excludes.length > 0 && this.excluded(entry.path)) continue;
         if (skippedInDir(entry.mode)) continue;
         const name = entry.path.slice(cut);
-        this.copyEntry(entry.path, below + name, `${hostDir}/${name}`, entry);
+        out.push({ src: entry.path, name, from: `${hostDir}/${name}`, st: entry });
       }
-      if (withMeta) this.finishDir(srcDir, targetDir);
-      return;
+      return out;
     }
     for (const name of readdir(hostDir).sort()) {
       const src = srcDir === '.' ? name : `${srcDir}/${name}`;
@@ -540,9 +569,9 @@ class Copier {
       if (this.spec.excludes.length > 0 && this.excluded(src)) continue;
       const st = this.sourceStat(src);
       if (skippedInDir(st.mode)) continue;
-      this.copyEntry(src, below + name, `${hostDir}/${name}`, st);
+      out.push({ src, name, from: `${hostDir}/${name}`, st });
     }
-    if (withMeta) this.finishDir(srcDir, targetDir);
+    return out;
   }
 
   private excluded(src: string): boolean {
@@ -565,6 +594,18 @@ class Copier {
     );
   }
 
+  /** Stages the copy of a source directory at `to`, which may be one of the image's directories. */
+  private enterDir(to: string): void {
+    if (this.stagedDirs.has(to)) return;
+    const existing = this.inImage(to);
+    if (existing && !existing.isDirectory()) {
+      throw new SlipwayError('BUILD', `${this.spec.instruction} failed: cannot copy to non-directory: ${to}`);
+    }
+    if (existing === undefined) this.newDirs.add(to);
+    this.target.mkdir(to);
+    this.stagedDirs.add(to);
+  }
+
   copyEntry(src: string, to: string, from = join(this.tree.root, src), st = this.sourceStat(src)): void {
     const owner = this.owner(st.uid, st.gid);
     const mtime = this.clamp(st.mtimeMs / 1000);
@@ -572,21 +613,12 @@ class Copier {
     // BuildKit copies into the image's tree and never replaces a node of the other kind: a
     // directory onto the image's `/lib -> usr/lib` (merged /usr) would otherwise hide all of
     // /usr/lib behind a directory holding only the copied files.
-    const staged = this.stagedDirs.has(to);
-    const existing = staged ? undefined : this.inImage(to);
     if (type === 'dir') {
-      if (existing && !existing.isDirectory()) {
-        throw new SlipwayError(
-          'BUILD',
-          `${this.spec.instruction} failed: cannot copy to non-directory: ${to}`,
-        );
-      }
-      if (!staged && existing === undefined) this.newDirs.add(to);
-      this.target.mkdir(to);
-      this.stagedDirs.add(to);
+      this.enterDir(to);
       this.copyDirContents(src, to);
       return;
     }
+    const existing = this.stagedDirs.has(to) ? undefined : this.inImage(to);
     if (existing?.isDirectory() || this.stagedDirs.has(to)) {
       throw new SlipwayError(
         'BUILD',

@@ -150,6 +150,13 @@ class Engine {
   private readonly sealing = new Map<LayerRef, Promise<void>>();
   /** Work the build must finish before it exports or ends: those compressions and their step records. */
   private readonly background: Promise<void>[] = [];
+  /**
+   * Config maps (Labels, ExposedPorts, Volumes) and history arrays that only one stage's current
+   * state holds, so a config-only step edits them in place: copying them per step made n LABELs
+   * cost O(n²) (100k: minutes). Layer steps and child stages copy, and kept records never get an
+   * owned map, so nothing else sees the edits.
+   */
+  private readonly owned = new WeakSet<object>();
 
   private constructor(
     private readonly opts: BuildOptions,
@@ -418,13 +425,15 @@ class Engine {
     const { scope } = start;
     const config = structuredClone(start.config);
     const flags = { cmdSet: false };
+    // The copy is this pass's own: its maps change in place (see applyConfig), or n LABELs cost O(n²).
+    const owned = new WeakSet<object>();
     for (const raw of stage.instructions) {
       try {
         const { instruction: cmd } = scope.dispatch(raw);
         if (cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir')
           continue;
         const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
-        applyConfig(config, recorded, flags, { configEnv: scope.configEnv() });
+        applyConfig(config, recorded, flags, { configEnv: scope.configEnv() }, owned);
       } catch (e) {
         throw this.atStep(e, raw.range.start);
       }
@@ -573,20 +582,35 @@ class Engine {
     if (cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir') {
       return this.layerStep(state, cmd, label, args, platform);
     }
-    const config = structuredClone(state.config);
+    // applyConfig replaces each field it changes, never edits one in place, so a shallow copy
+    // keeps state.config intact; a deep copy per step made many-step Dockerfiles quadratic.
+    const config = { ...state.config };
     // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
     const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
+    // A config only this stage's state holds may have its maps changed in place; one a kept
+    // record holds (written to disk, exported at the end) may not.
+    const keepsTime =
+      cmd.kind !== 'onbuild' && state.history.length === 0 && this.opts.sourceDateEpoch === undefined;
     let applied: ReturnType<typeof applyConfig>;
     try {
-      applied = applyConfig(config, recorded, state.flags, { configEnv: state.scope.configEnv() });
+      applied = applyConfig(
+        config,
+        recorded,
+        state.flags,
+        { configEnv: state.scope.configEnv() },
+        keepsTime ? undefined : this.owned,
+      );
     } catch (e) {
       throw this.atStep(e, raw.range.start);
     }
     if (!applied) throw new SlipwayError('UNSUPPORTED', `${cmd.name.toUpperCase()} is not supported yet`);
     const parts: CacheKeyParts = { parent: state.key, op: applied.createdBy, args, inputs: [], platform };
     const key = cacheKey(parts);
-    // Config-only steps are cached too: their history times must not change on a no-op rebuild.
-    let record = this.opts.noCache ? undefined : await this.cache.get(key);
+    // A config-only step's history time must not change on a no-op rebuild. It takes the time of
+    // the entry before it (timed) or SOURCE_DATE_EPOCH, so only a first entry needs its time kept
+    // in a record. A record per step stored the whole config again each time: 10k LABELs wrote
+    // ~2 GB of records and took minutes, BuildKit needs seconds.
+    let record = this.opts.noCache || !keepsTime ? undefined : await this.cache.get(key);
     if (!record) {
       record = {
         key,
@@ -595,14 +619,28 @@ class Engine {
         history: this.historyEntry(applied.createdBy, true),
         createdAt: new Date().toISOString(),
       };
-      await this.cache.put(record);
+      if (keepsTime) await this.cache.put(record);
     }
     const image = applied.author === undefined ? state.image : { ...state.image, author: applied.author };
-    this.touched.set(record.key, record);
+    // Records not kept are not exported either: an importer derives them as this build did.
+    if (keepsTime) this.touched.set(record.key, record);
     // BuildKit records ONBUILD only in the config, with no history entry.
     const history =
-      cmd.kind === 'onbuild' ? state.history : [...state.history, this.timed(state, record.history)];
+      cmd.kind === 'onbuild'
+        ? state.history
+        : this.appended(state.history, this.timed(state, record.history));
     return { ...state, key, image, config: record.config, history };
+  }
+
+  /** `history` plus `entry`; a history only this stage holds grows in place, as its config maps do. */
+  private appended(history: HistoryEntry[], entry: HistoryEntry): HistoryEntry[] {
+    if (this.owned.has(history)) {
+      history.push(entry);
+      return history;
+    }
+    const copy = [...history, entry];
+    this.owned.add(copy);
+    return copy;
   }
 
   private historyEntry(createdBy: string, empty: boolean): HistoryEntry {

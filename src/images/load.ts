@@ -58,8 +58,13 @@ class Archive {
   text(name: string): Buffer {
     const n = this.resolve(name);
     const b = this.small.get(n);
-    if (!b) throw new SlipwayError('LAYER', `load: ${name} is missing from the archive`);
-    return b;
+    if (b) return b;
+    // Metadata is read from memory; a member past SMALL went to the store as a would-be layer.
+    const big = this.large.get(n);
+    if (big) {
+      throw new SlipwayError('LAYER', `load: ${name} is too large (${big.size} bytes) to be image metadata`);
+    }
+    throw new SlipwayError('LAYER', `load: ${name} is missing from the archive`);
   }
 
   json<T>(name: string): T {

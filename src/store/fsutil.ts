@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { link, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * Temp names carry the writer's PID so a cleaner can tell a crashed writer's leftovers (PID gone) from
@@ -66,7 +68,16 @@ export async function atomicWriteFile(
 }
 
 export async function removeQuiet(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: true }).catch(() => {});
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (e) {
+    // Node names each entry by its whole path, so a tree deeper than PATH_MAX allows fails with
+    // ENAMETOOLONG: a snapshot of a 2000-deep build context, once gc moved it under tmp/, stayed
+    // there for good. rm(1) descends with openat and removes any depth.
+    if (isErrno(e, 'ENAMETOOLONG')) {
+      await promisify(execFile)('rm', ['-rf', '--', path]).catch(() => {});
+    }
+  }
 }
 
 export function isErrno(e: unknown, code: string): boolean {

@@ -1,5 +1,5 @@
-import { type FileHandle, mkdir, open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, mkdir, open, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Index } from '../image/types.js';
@@ -53,7 +53,8 @@ export async function readIndexFile(paths: StorePaths): Promise<IndexFile | unde
   try {
     fh = await open(paths.indexFile, 'r');
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) return undefined;
+    // A file where the root or one of its parents should be: initLayout names it.
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
     throw e;
   }
   try {
@@ -88,7 +89,29 @@ export async function writeIndexText(paths: StorePaths, text: string): Promise<v
 }
 
 /** Create the directory skeleton; idempotent and safe when several processes initialize at once. */
+/**
+ * Makes `dir` and its missing parents one mkdir at a time. Node's recursive mkdir never returns
+ * where mkdir(2) answers ENOENT under a parent that exists (`--root /proc/x` hung), and its errors
+ * name a path inside the store rather than the root the user gave.
+ */
+async function makeRoot(dir: string, root = dir): Promise<void> {
+  const fail = (why: string, cause?: unknown) =>
+    new SlipwayError('STORE', `cannot use ${root} as the store root: ${why}`, { cause });
+  const st = await stat(dir).catch((e: unknown) => e as NodeJS.ErrnoException);
+  if (!(st instanceof Error)) {
+    if (st.isDirectory()) return;
+    throw fail(`${dir} is not a directory`);
+  }
+  const missing = isErrno(st, 'ENOENT') || isErrno(st, 'ENOTDIR');
+  if (!missing || dirname(dir) === dir) throw fail(st.message, st);
+  await makeRoot(dirname(dir), root);
+  await mkdir(dir).catch((e: unknown) => {
+    if (!isErrno(e, 'EEXIST')) throw fail((e as Error).message, e);
+  });
+}
+
 export async function initLayout(paths: StorePaths): Promise<void> {
+  await makeRoot(paths.root);
   for (const d of [paths.blobsDir, paths.tmp, paths.snapshotsDir, paths.leases, paths.roots, paths.locks]) {
     await mkdir(d, { recursive: true });
   }

@@ -52,6 +52,13 @@ const SLASH = 0x2f;
  */
 const MAX_EXPANDED_CHARS = 1 << 20;
 
+/**
+ * Deepest `${...}` nesting one word may have. Go's growable stack lets BuildKit go on for
+ * millions; this recursive lexer runs out of stack near 3000 and reported a RangeError. Real
+ * Dockerfiles nest a handful.
+ */
+const MAX_NESTING = 1000;
+
 /** Inner failure; processWord/processWords wrap it the way lex.go does. */
 class LexFailure {
   constructor(readonly message: string) {}
@@ -138,6 +145,8 @@ class WordRun {
   readonly used: string[] = [];
   readonly unset: string[] = [];
   private readonly seen = new Set<string>();
+  /** `${...}` bodies being read (processStopOn calls with a stop character). */
+  private depth = 0;
 
   constructor(
     private readonly src: string,
@@ -178,7 +187,12 @@ class WordRun {
   processStopOn(stop: number, rawEscapes: boolean, words: Words | null): string {
     const saved = this.rawEscapes;
     this.rawEscapes = rawEscapes;
+    const nested = stop !== EOF;
+    if (nested) this.depth++;
     try {
+      if (this.depth > MAX_NESTING) {
+        throw new LexFailure(`variable expansions are nested more than ${MAX_NESTING} deep`);
+      }
       let result = '';
       const quotes = !this.opts.skipProcessQuotes;
       while (this.pos < this.src.length) {
@@ -241,6 +255,7 @@ class WordRun {
       }
       return result;
     } finally {
+      if (nested) this.depth--;
       this.rawEscapes = saved;
     }
   }

@@ -556,6 +556,11 @@ test('load errors: missing file, digest mismatch', async () => {
       { 'index.json': '{"schemaVersion":2,"manifests":[{"digest":"sha256:../..","size":1}]}' },
       /index\.json names no image manifest/,
     ],
+    // Past 1 MiB a member is stored as a layer, and said to be missing: say what is wrong with it.
+    [
+      { 'manifest.json': `[${'{"Config":"c","Layers":[]},'.repeat(60_000)}null]` },
+      /load: manifest\.json is too large \(\d+ bytes\) to be image metadata/,
+    ],
   ];
   for (const [files, message] of malformed) {
     writeFileSync(join(dir, 'malformed.tar'), await mkTar(files));

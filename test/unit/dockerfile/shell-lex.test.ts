@@ -310,3 +310,20 @@ describe('expansion size', () => {
     );
   });
 });
+
+describe('expansion nesting', () => {
+  const nest = (depth: number) => `${'${a:-'.repeat(depth)}z${'}'.repeat(depth)}`;
+
+  test('a thousand nested defaults expand', () => {
+    assert.equal(lex.processWord(nest(1000), mapEnv({})).value, 'z');
+  });
+
+  test('deeper nesting fails with a sentence, not a RangeError from the stack', () => {
+    const e = errorOf(() => lex.processWords(nest(10_000), mapEnv({})));
+    assert.match(e.message, /^failed to process ".*": variable expansions are nested more than 1000 deep$/);
+  });
+
+  test('the depth is per word: siblings do not add up', () => {
+    assert.equal(lex.processWord(nest(600).repeat(3), mapEnv({})).value, 'zzz');
+  });
+});
