@@ -5,7 +5,7 @@ import type { Digest } from '../image/digest.js';
 import type { Descriptor } from '../image/types.js';
 import type { PreviousLayer } from '../layer/reuse.js';
 import type { LayerEntry } from '../layer/types.js';
-import { compressTarredLayer, tarLayer, writeLayer } from '../layer/write-layer.js';
+import { startLayer, writeLayer } from '../layer/write-layer.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 import type { LayerRef } from './cache-index.js';
@@ -104,30 +104,37 @@ export async function commitLayerInBackground(
   scratch: string,
   opts: Omit<CommitOptions, 'previous' | 'indexFile'>,
 ): Promise<SealingLayer> {
-  const tarred = await tarLayer(entries, opts);
-  if (tarred === undefined) {
+  const tmp = join(scratch, tempName('layer'));
+  const started = await startLayer(entries, tmp, opts);
+  if (started === undefined) {
     return {
       ref: await commitLayer(store, parent, entries, snapshotDir, scratch, opts),
       sealed: Promise.resolve(),
     };
   }
-  const chain = chainId([...parent.map((l) => l.diffId), tarred.diffId] as Digest[])!;
-  await store.commitSnapshot(snapshotDir, chain);
-  const { ref, seal } = unsealedRef(
-    tarred.diffId,
-    chain,
-    entries.reduce((n, e) => n + e.size, 0),
-  );
-  const tmp = join(scratch, tempName('layer'));
-  const sealed = (async () => {
+  const sealing = (async () => {
     try {
-      const blob = await compressTarredLayer(tarred, tmp, { compression: opts.compression ?? 'gzip' });
+      const blob = await started.blob;
       await store.adoptBlob(tmp, blob.digest as Digest, blob.size);
-      seal({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
+      return { mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size };
     } finally {
       await rm(tmp, { force: true });
     }
   })();
+  sealing.catch(() => {});
+  const chain = chainId([...parent.map((l) => l.diffId), started.diffId] as Digest[])!;
+  try {
+    await store.commitSnapshot(snapshotDir, chain);
+  } catch (e) {
+    await sealing.catch(() => {});
+    throw e;
+  }
+  const { ref, seal } = unsealedRef(
+    started.diffId,
+    chain,
+    entries.reduce((n, e) => n + e.size, 0),
+  );
+  const sealed = sealing.then(seal);
   // Awaited by the build before anything reads the descriptor; a failure is reported there.
   sealed.catch(() => {});
   return { ref, sealed };

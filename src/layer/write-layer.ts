@@ -141,88 +141,123 @@ function tarOptions(opts: WriteLayerOptions): TarWriteOptions {
   return opts.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: opts.sourceDateEpoch };
 }
 
-/** A layer's tar held in memory: its diffID is known before a byte of it is compressed. */
-export interface TarredLayer {
-  tar: Buffer;
+/**
+ * Up to this tar size a layer's blob may still be compressing after its diffID is known (a build
+ * goes on with its next step meanwhile); the tar waits in memory for the compressor. A larger one
+ * is written as a stream (writeLayer), compression and all, before its diffID is known.
+ */
+export const STARTED_LAYER_MAX_BYTES = 64 << 20;
+
+/** A layer whose tar is made and hashed; its blob is done when `blob` settles. */
+export interface StartedLayer {
   diffId: string;
+  blob: Promise<LayerBlob>;
 }
 
-/**
- * Up to this tar size a layer can be held in memory while it compresses, so a build goes on with
- * its next step meanwhile; a larger one is written as a stream (writeLayer) before the build goes on.
- */
-export const TARRED_LAYER_MAX_BYTES = 64 << 20;
+/** Tar chunks handed from the tar writer to a compressor that may lag behind it, never throttling it. */
+class ChunkQueue implements AsyncIterable<Buffer> {
+  private readonly chunks: Buffer[] = [];
+  private ended = false;
+  private failure: { error: unknown } | undefined;
+  private wake: (() => void) | undefined;
 
-/** The entries as one tar in memory, or undefined when it would be larger than TARRED_LAYER_MAX_BYTES. */
-export async function tarLayer(
-  entries: LayerEntry[],
-  opts: Pick<WriteLayerOptions, 'sourceDateEpoch'> = {},
-): Promise<TarredLayer | undefined> {
-  const tarOpts = tarOptions(opts);
-  if (tarBytes(entries) > TARRED_LAYER_MAX_BYTES) return undefined;
-  const tar = await tarInMemory(sortedArray(entries), tarOpts);
-  return { tar, diffId: sha256(tar) };
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.wake?.();
+  }
+
+  end(failure?: { error: unknown }): void {
+    this.ended = true;
+    this.failure = failure;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (;;) {
+      if (this.failure) throw this.failure.error;
+      const chunk = this.chunks.shift();
+      if (chunk !== undefined) {
+        yield chunk;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
 }
 
-/**
- * Compresses a tarLayer() result into the blob at outPath. gzip deflates on the thread pool
- * (parallelGzip: the same bytes gzipSync gives for one block, and writeLayer's stream for more),
- * so the main thread stays free for the build's next step.
- */
-export async function compressTarredLayer(
-  layer: TarredLayer,
+async function compressChunks(
+  chunks: AsyncIterable<Buffer>,
   outPath: string,
-  opts: Pick<WriteLayerOptions, 'compression' | 'oci' | 'gzipLevel' | 'zstdLevel'> = {},
-): Promise<LayerBlob> {
+  opts: Pick<WriteLayerOptions, 'compression' | 'oci' | 'gzipLevel' | 'zstdLevel'>,
+): Promise<Omit<LayerBlob, 'diffId'>> {
   const compression = opts.compression ?? 'gzip';
   const blobHash = createHash('sha256');
   const written = { bytes: 0 };
-  if (compression === 'gzip') {
-    const pieces = parallelGzip(
-      (async function* () {
-        yield layer.tar;
-      })(),
-      gzipOptions(opts.gzipLevel),
-    );
-    try {
-      await writePieces(pieces, outPath, blobHash, written);
-    } catch (e) {
-      await rm(outPath, { force: true });
-      throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  } else if (compression === 'none') {
-    await writeBlobFile(outPath, layer.tar);
-    blobHash.update(layer.tar);
-    written.bytes = layer.tar.length;
-  } else {
-    const codec = compressor(compression, opts.zstdLevel);
-    try {
+  try {
+    if (compression === 'zstd') {
+      const codec = compressor(compression, opts.zstdLevel);
       await Promise.all([
         pipeline(
-          Readable.from([layer.tar]),
+          Readable.from(chunks, { objectMode: false }),
           codec.stream,
           hashTap(blobHash, written),
           createWriteStream(outPath, { mode: 0o644 }),
         ),
         codec.done,
       ]);
-    } catch (e) {
-      await rm(outPath, { force: true });
-      if (isSlipwayError(e)) throw e;
-      throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, {
-        cause: e,
-      });
+    } else {
+      const pieces = compression === 'gzip' ? parallelGzip(chunks, gzipOptions(opts.gzipLevel)) : chunks;
+      await writePieces(pieces, outPath, blobHash, written);
     }
+  } catch (e) {
+    await rm(outPath, { force: true });
+    if (isSlipwayError(e)) throw e;
+    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
   }
   return {
     path: outPath,
     digest: `sha256:${blobHash.digest('hex')}`,
-    diffId: layer.diffId,
     size: written.bytes,
     mediaType: layerMediaType(compression, opts.oci ?? true),
   };
+}
+
+/**
+ * writeLayer for a caller that needs the diffID before the blob: the tar is made and hashed at
+ * full speed while the compressor (parallel gzip on the thread pool) takes its chunks as they
+ * come, and this returns once the tar is complete, the blob still on its way. The bytes are those
+ * of writeLayer. Undefined when the tar would be larger than STARTED_LAYER_MAX_BYTES.
+ */
+export async function startLayer(
+  entries: LayerEntry[],
+  outPath: string,
+  opts: Pick<WriteLayerOptions, 'compression' | 'oci' | 'gzipLevel' | 'zstdLevel' | 'sourceDateEpoch'> = {},
+): Promise<StartedLayer | undefined> {
+  const tarOpts = tarOptions(opts);
+  if (tarBytes(entries) > STARTED_LAYER_MAX_BYTES) return undefined;
+  const sorted = sortedArray(entries);
+  const queue = new ChunkQueue();
+  const compressing = compressChunks(queue, outPath, opts);
+  compressing.catch(() => {});
+  const diffHash = createHash('sha256');
+  try {
+    for await (const chunk of tarStream(sorted, tarOpts)) {
+      diffHash.update(chunk);
+      queue.push(chunk);
+    }
+  } catch (e) {
+    queue.end({ error: e });
+    // The compressor has let go of outPath (and removed it) before the caller hears of the failure.
+    await compressing.catch(() => {});
+    throw e;
+  }
+  queue.end();
+  const diffId = `sha256:${diffHash.digest('hex')}`;
+  return { diffId, blob: compressing.then((b) => ({ ...b, diffId })) };
 }
 
 export async function writeLayer(
