@@ -1,8 +1,9 @@
-import { type FileHandle, mkdir, open, readdir } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Index } from '../image/types.js';
+import { mountPoints, unmount } from '../runtime/overlay.js';
 import {
   atomicCreateFile,
   atomicWriteFile,
@@ -97,7 +98,11 @@ export async function initLayout(paths: StorePaths): Promise<void> {
   await atomicCreateFile(paths.indexFile, `${JSON.stringify(emptyIndex())}\n`);
 }
 
-/** Remove temp files/dirs and leases left by crashed processes (owner PID gone); live ones are kept. */
+/**
+ * Remove temp files/dirs and leases left by crashed processes (owner PID gone); live ones are kept.
+ * A process killed during a RUN step leaves its overlay mounted inside its temp dir: that is unmounted
+ * first, and a dir that still holds a mount is kept, since a recursive delete would walk into the mount.
+ */
 export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
   let removed = 0;
   for (const dir of [paths.tmp, paths.oci, paths.leases]) {
@@ -111,11 +116,25 @@ export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
     for (const name of names) {
       const pid = tempOwner(name);
       if (pid === undefined || isProcessAlive(pid)) continue;
-      await removeQuiet(join(dir, name));
-      removed++;
+      if (await removeStale(join(dir, name))) removed++;
     }
   }
   return removed;
+}
+
+/** Mount points at or below `path` (resolved as /proc/self/mountinfo spells it), deepest first. */
+async function mountsUnder(path: string): Promise<string[]> {
+  const real = await realpath(path).catch(() => path);
+  return mountPoints()
+    .filter((m) => m === real || m.startsWith(`${real}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+async function removeStale(path: string): Promise<boolean> {
+  for (const m of await mountsUnder(path)) await unmount(m).catch(() => {});
+  if ((await mountsUnder(path)).length > 0) return false;
+  await removeQuiet(path);
+  return true;
 }
 
 export function refName(d: Descriptor): string | undefined {
