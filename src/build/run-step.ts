@@ -49,8 +49,11 @@ export function buildContainerOwner(id: string): number | undefined {
 const reaped = new WeakSet<OciRuntime>();
 let reapedDefault = false;
 
-/** Once per process and runtime: kill RUN steps whose build was killed (see OciRuntime.reapOrphans). */
-async function reapOrphanSteps(runtime: OciRuntime | undefined): Promise<void> {
+/**
+ * Once per process and runtime: kill the RUN steps of this store's builds that were killed
+ * (see OciRuntime.reapOrphans).
+ */
+async function reapOrphanSteps(runtime: OciRuntime | undefined, store: Store): Promise<void> {
   if (runtime === undefined) {
     if (reapedDefault) return;
     reapedDefault = true;
@@ -59,7 +62,7 @@ async function reapOrphanSteps(runtime: OciRuntime | undefined): Promise<void> {
     if (reaped.has(runtime)) return;
     reaped.add(runtime);
   }
-  await runtime.reapOrphans(buildContainerOwner);
+  await runtime.reapOrphans(buildContainerOwner, { bundleUnder: `${store.paths.tmp}/` });
 }
 
 const HOSTS = '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n';
@@ -69,7 +72,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
   const { store } = input;
   // The starter's PID in the id lets a later build find and kill this container if we are killed.
   const id = `${BUILD_ID_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`;
-  await reapOrphanSteps(input.runtime);
+  await reapOrphanSteps(input.runtime, store);
   const upperDir = await store.createSnapshotTemp();
   const scratch = join(store.paths.tmp, tempName('run'));
   const workDir = join(scratch, 'work');

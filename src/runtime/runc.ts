@@ -193,9 +193,13 @@ export class OciRuntime {
    * Kill and delete containers a killed process left running. Foreground containers whose ids
    * `ownerOf` maps to a PID (their starter's) are orphans once that PID is gone: a SIGKILLed
    * `slipway build` cannot stop its RUN step, and neither runc nor the step's init die with it.
-   * Only reads the state dir when nothing is left over.
+   * With `bundleUnder`, only containers whose bundle lies there are touched (a PID from another
+   * PID namespace sharing the state dir would look dead). Only reads the state dir when nothing is left over.
    */
-  async reapOrphans(ownerOf: (id: string) => number | undefined): Promise<string[]> {
+  async reapOrphans(
+    ownerOf: (id: string) => number | undefined,
+    opts: { bundleUnder?: string } = {},
+  ): Promise<string[]> {
     let ids: string[];
     try {
       ids = readdirSync(this.stateRoot ?? '/run/runc');
@@ -206,6 +210,13 @@ export class OciRuntime {
     for (const id of ids) {
       const pid = ownerOf(id);
       if (pid === undefined || isProcessAlive(pid)) continue;
+      if (opts.bundleUnder !== undefined) {
+        const bundle = await this.state(id).then(
+          (st) => st.bundle,
+          () => undefined,
+        );
+        if (bundle === undefined || !bundle.startsWith(opts.bundleUnder)) continue;
+      }
       await this.kill(id, 'KILL').catch(() => {});
       await this.delete(id, { force: true }).catch(() => {});
       reaped.push(id);

@@ -253,7 +253,12 @@ describe('runc driver', { skip }, () => {
     }
     try {
       assert.equal(buildContainerOwner(orphan), dead);
-      assert.deepEqual(await runtime.reapOrphans(buildContainerOwner), [orphan]);
+      // Another store's orphans are its own builds' business.
+      const elsewhere = { bundleUnder: join(dir, 'elsewhere/') };
+      assert.deepEqual(await runtime.reapOrphans(buildContainerOwner, elsewhere), []);
+      assert.equal((await runtime.state(orphan)).status, 'running');
+      const here = { bundleUnder: join(dir, 'bundles/') };
+      assert.deepEqual(await runtime.reapOrphans(buildContainerOwner, here), [orphan]);
       assert.equal(runtime.hasState(orphan), false);
       assert.equal((await runtime.state(live)).status, 'running');
     } finally {
