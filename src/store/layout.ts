@@ -4,6 +4,7 @@ import { SlipwayError } from '../errors.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Index } from '../image/types.js';
 import { mountPoints, unmount } from '../runtime/overlay.js';
+import { GC_TRASH_PREFIX, restoreTrash } from './gc.js';
 import {
   atomicCreateFile,
   atomicWriteFile,
@@ -100,7 +101,7 @@ export async function initLayout(paths: StorePaths): Promise<void> {
 
 /**
  * Remove temp files/dirs and leases left by crashed processes (owner PID gone); live ones are kept.
- * A process killed during a RUN step leaves its overlay mounted inside its temp dir: that is unmounted
+ * A killed gc's trash is put back first (see restoreTrash). A process killed during a RUN step leaves its overlay mounted inside its temp dir: that is unmounted
  * first, and a dir that still holds a mount is kept, since a recursive delete would walk into the mount.
  */
 export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
@@ -116,6 +117,8 @@ export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
     for (const name of names) {
       const pid = tempOwner(name);
       if (pid === undefined || isProcessAlive(pid)) continue;
+      if (dir === paths.tmp && name.startsWith(`${GC_TRASH_PREFIX}.`))
+        await restoreTrash(paths, join(dir, name));
       if (await removeStale(join(dir, name))) removed++;
     }
   }
