@@ -106,7 +106,7 @@ export async function initLayout(paths: StorePaths): Promise<void> {
  */
 export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
   let removed = 0;
-  for (const dir of [paths.tmp, paths.oci, paths.leases]) {
+  for (const dir of [paths.tmp, paths.oci, paths.leases, paths.locks]) {
     let names: string[];
     try {
       names = await readdir(dir);

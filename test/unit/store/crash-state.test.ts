@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chainIds } from '../../../src/image/chain.js';
@@ -58,6 +59,30 @@ test('gc leaves no restorable trash behind once it is done', async () => {
     const r = await s.gc();
     assert.equal(r.removedBlobs.length, 3);
     assert.deepEqual(await readdir(join(root, 'tmp')), []);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a process killed while taking the index lock leaves no lock others must wait out', async () => {
+  const root = await tempRoot('lock-crash');
+  try {
+    const s = await Store.open(root);
+    const img = await putFixtureImage(s, { layers: ['x'] });
+    await s.close();
+    // Killed inside lock creation: only its half-written temp exists, never an empty lock file.
+    const pid = deadPid();
+    const partial = join(root, 'locks', `.index.lock.${pid}.0123456789ab.tmp`);
+    await writeFile(partial, '{"pid":');
+    // Killed while holding the lock: a complete lock file naming a dead PID.
+    await writeFile(join(root, 'locks', 'index.lock'), JSON.stringify({ pid, host: hostname() }));
+
+    // A stall on either would time out here instead of tagging.
+    const again = await Store.open(root, { lockTimeoutMs: 2000 });
+    assert.deepEqual(await readdir(join(root, 'locks')), ['index.lock'], 'the temp is cleaned on open');
+    await again.tag('after', img.manifestDigest);
+    assert.deepEqual(await readdir(join(root, 'locks')), []);
+    await again.close();
   } finally {
     await rm(root, { recursive: true, force: true });
   }
