@@ -119,7 +119,7 @@ export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
       if (pid === undefined || isProcessAlive(pid)) continue;
       if (dir === paths.tmp && name.startsWith(`${GC_TRASH_PREFIX}.`))
         await restoreTrash(paths, join(dir, name));
-      if (await removeStale(join(dir, name))) removed++;
+      if (await removeUnmounted(join(dir, name))) removed++;
     }
   }
   return removed;
@@ -133,7 +133,11 @@ async function mountsUnder(path: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length);
 }
 
-async function removeStale(path: string): Promise<boolean> {
+/**
+ * Delete a dead process's leftover tree, unmounting whatever is still mounted inside it first. A tree
+ * that still holds a mount is kept (false): a recursive delete would walk into the mount.
+ */
+export async function removeUnmounted(path: string): Promise<boolean> {
   for (const m of await mountsUnder(path)) await unmount(m).catch(() => {});
   if ((await mountsUnder(path)).length > 0) return false;
   await removeQuiet(path);
