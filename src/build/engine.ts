@@ -1199,7 +1199,8 @@ class Engine {
       let sources = cmd.sourcePaths;
       const from = cmd.kind === 'copy' ? cmd.from : '';
       if (cmd.sourceContents.length) {
-        const dir = join(this.scratch, `heredoc-${process.pid}-${Math.random().toString(16).slice(2)}`);
+        // A temp name (owner PID inside) so the next command removes it if this process is killed.
+        const dir = join(this.scratch, tempName('heredoc'));
         await mkdir(dir);
         releases.push(() => rm(dir, { recursive: true, force: true }));
         for (const c of cmd.sourceContents) await writeFile(join(dir, c.path), c.data, { mode: 0o644 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { applyLayer } from '../layer/apply.js';
 import { mountOverlay, unmount } from '../runtime/overlay.js';
+import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 import type { LayerRef } from './cache-index.js';
 
@@ -56,7 +57,8 @@ export async function openView(
 ): Promise<RootfsView> {
   const dirs = await ensureSnapshots(store, layers);
   if (dirs.length === 1) return { root: dirs[0]!, release: async () => {} };
-  const target = join(scratch, `view-${process.pid}-${Math.random().toString(16).slice(2)}`);
+  // A temp name: a killed process's view is unmounted and removed by the next Store.open.
+  const target = join(scratch, tempName('view'));
   await mkdir(target, { recursive: true });
   if (dirs.length === 0) return { root: target, release: () => rm(target, { recursive: true, force: true }) };
   await mountOverlay({ lowerDirs: [...dirs].reverse(), target });

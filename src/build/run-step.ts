@@ -5,7 +5,7 @@ import { SlipwayError } from '../errors.js';
 import { diffUpperDir } from '../layer/overlay-diff.js';
 import type { LayerEntry } from '../layer/types.js';
 import { mountOverlay, unmount } from '../runtime/overlay.js';
-import { type OciRuntime, runContainer } from '../runtime/runc.js';
+import { OciRuntime, runContainer } from '../runtime/runc.js';
 import { type ExtraMount, generateSpec, mountStubCandidates, type NetworkMode } from '../runtime/spec.js';
 import { recordMountStubs } from '../runtime/stubs.js';
 import { readUserDb, resolveUserFromDb } from '../runtime/users.js';
@@ -38,12 +38,41 @@ export interface RunStepOutput {
   entries: LayerEntry[];
 }
 
+const BUILD_ID_PREFIX = 'slipway-build-';
+
+/** The PID of the process that started a RUN step's container, from the container's id. */
+export function buildContainerOwner(id: string): number | undefined {
+  const m = /^slipway-build-(\d+)-[0-9a-f]+$/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
+
+const reaped = new WeakSet<OciRuntime>();
+let reapedDefault = false;
+
+/**
+ * Once per process and runtime: kill the RUN steps of this store's builds that were killed
+ * (see OciRuntime.reapOrphans).
+ */
+async function reapOrphanSteps(runtime: OciRuntime | undefined, store: Store): Promise<void> {
+  if (runtime === undefined) {
+    if (reapedDefault) return;
+    reapedDefault = true;
+    runtime = OciRuntime.resolve();
+  } else {
+    if (reaped.has(runtime)) return;
+    reaped.add(runtime);
+  }
+  await runtime.reapOrphans(buildContainerOwner, { bundleUnder: `${store.paths.tmp}/` });
+}
+
 const HOSTS = '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n';
 
 /** A RUN step: overlay over the snapshots, runc in the foreground, the upper dir diffed into layer entries. */
 export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
   const { store } = input;
-  const id = `slipway-build-${randomBytes(8).toString('hex')}`;
+  // The starter's PID in the id lets a later build find and kill this container if we are killed.
+  const id = `${BUILD_ID_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`;
+  await reapOrphanSteps(input.runtime, store);
   const upperDir = await store.createSnapshotTemp();
   const scratch = join(store.paths.tmp, tempName('run'));
   const workDir = join(scratch, 'work');

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { atomicWriteFile } from '../store/fsutil.js';
+import { removeUnmounted } from '../store/layout.js';
 import { withLock } from '../store/lock.js';
+import { StorePaths } from '../store/paths.js';
 import { randomName } from './names.js';
 import type { ContainerRecord } from './record.js';
 
@@ -160,6 +162,7 @@ export class ContainerStore {
     }
     return withLock(join(this.dir, '.names.lock'), async () => {
       const all = this.list();
+      await this.removeLeftovers(all);
       const taken = new Set(all.map((r) => r.name));
       let chosen = name?.replace(/^\//, '');
       if (chosen !== undefined && taken.has(chosen)) {
@@ -181,6 +184,30 @@ export class ContainerStore {
       await this.write(rec);
       return rec;
     });
+  }
+
+  /**
+   * Under the names lock no container is half-created, so a directory without a record is what a
+   * `run`/`create` killed between mkdir and the record's write (or an `rm` killed midway) left: no
+   * command can name it, so nothing else would ever delete it. Likewise a container's gc roots whose
+   * directory is gone would keep its image's blobs from gc for good.
+   */
+  private async removeLeftovers(all: readonly ContainerRecord[]): Promise<void> {
+    const live = new Set(all.map((r) => r.id));
+    for (const id of this.ids()) {
+      if (!live.has(id) && !existsSync(this.paths(id).record)) await removeUnmounted(this.paths(id).dir);
+    }
+    const roots = new StorePaths(this.root).roots;
+    let names: string[];
+    try {
+      names = readdirSync(roots);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = /^container-([0-9a-f]{64})\.json$/.exec(name);
+      if (m && !existsSync(this.paths(m[1]!).dir)) await rm(join(roots, name), { force: true });
+    }
   }
 
   async removeFiles(id: string): Promise<void> {

@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   writeFileSync,
 } from 'node:fs';
@@ -13,6 +14,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlipwayError } from '../errors.js';
+import { isProcessAlive } from '../store/fsutil.js';
 import { execCapture } from './exec.js';
 import { type OutputTarget, sinkFor } from './lines.js';
 import { serializeSpec } from './spec.js';
@@ -185,6 +187,41 @@ export class OciRuntime {
       if (opts.stdin && child.stdin) opts.stdin.unpipe(child.stdin);
       if (this.hasState(opts.id)) await this.delete(opts.id, { force: true }).catch(() => {});
     }
+  }
+
+  /**
+   * Kill and delete containers a killed process left running. Foreground containers whose ids
+   * `ownerOf` maps to a PID (their starter's) are orphans once that PID is gone: a SIGKILLed
+   * `slipway build` cannot stop its RUN step, and neither runc nor the step's init die with it.
+   * With `bundleUnder`, only containers whose bundle lies there are touched (a PID from another
+   * PID namespace sharing the state dir would look dead). Only reads the state dir when nothing is left over.
+   */
+  async reapOrphans(
+    ownerOf: (id: string) => number | undefined,
+    opts: { bundleUnder?: string } = {},
+  ): Promise<string[]> {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.stateRoot ?? '/run/runc');
+    } catch {
+      return [];
+    }
+    const reaped: string[] = [];
+    for (const id of ids) {
+      const pid = ownerOf(id);
+      if (pid === undefined || isProcessAlive(pid)) continue;
+      if (opts.bundleUnder !== undefined) {
+        const bundle = await this.state(id).then(
+          (st) => st.bundle,
+          () => undefined,
+        );
+        if (bundle === undefined || !bundle.startsWith(opts.bundleUnder)) continue;
+      }
+      await this.kill(id, 'KILL').catch(() => {});
+      await this.delete(id, { force: true }).catch(() => {});
+      reaped.push(id);
+    }
+    return reaped;
   }
 
   /**

@@ -75,7 +75,8 @@ async function reachable(input: GcInput): Promise<{ blobs: Set<string>; snaps: S
  * snapshots without the lock, given they pin (lease) a digest BEFORE it appears under its final name or
  * before they test that it exists:
  *   1. list blobs/snapshots; 2. read live pins; 3. move unreachable, unpinned ones into a private trash dir;
- *   4. read live pins again and move back whatever got pinned meanwhile; 5. delete the trash.
+ *   4. read live pins again and move back whatever got pinned meanwhile; 5. rename the trash out of
+ *   restorable reach and delete it. A gc killed before 5 has its trash put back by the next open.
  * A writer that pinned before step 2 is protected; one that pinned later finds the item gone (it is in the
  * trash or restored), and rewrites it — identical bytes, so a concurrent restore is harmless.
  */
@@ -89,7 +90,8 @@ export async function collectGarbage(input: GcInput): Promise<GcResult> {
   const pins = await readLivePins(paths.leases, true);
   for (const r of input.roots) pins.add(r.slice(r.indexOf(':') + 1));
 
-  const trash = join(paths.tmp, tempName('gc'));
+  let trash = join(paths.tmp, tempName(GC_TRASH_PREFIX));
+  const doomed = join(paths.tmp, tempName('rm'));
   await mkdir(trash);
   const moved: { kind: 'blob' | 'snap'; hex: string; size: number }[] = [];
   try {
@@ -128,8 +130,35 @@ export async function collectGarbage(input: GcInput): Promise<GcResult> {
         result.reclaimedBytes += m.size;
       } else result.removedSnapshots.push(`sha256:${m.hex}`);
     }
+    // Past this rename nothing in the trash may be restored: deleting it can leave half a snapshot.
+    await rename(trash, doomed);
+    trash = doomed;
     return result;
   } finally {
     await removeQuiet(trash);
+  }
+}
+
+/** Prefix of gc's trash dirs under tmp/ (a tempName), while their content may still be put back. */
+export const GC_TRASH_PREFIX = 'gc';
+
+/**
+ * Put back what a gc killed between moving items to its trash and restoring the ones pinned meanwhile
+ * left there. Every entry is whole (moved by one rename), and a writer that pinned it may already have
+ * named it in index.json; the unpinned rest is garbage the next gc collects again.
+ */
+export async function restoreTrash(paths: StorePaths, trash: string): Promise<void> {
+  for (const name of await listDir(trash)) {
+    const m = /^([bs])-([a-f0-9]{64})$/.exec(name);
+    if (!m) continue;
+    const home = join(m[1] === 'b' ? paths.blobsDir : paths.snapshotsDir, m[2]!);
+    // A rewrite by a writer may be back in place already: same content, keep that one.
+    if (
+      await stat(home).then(
+        () => false,
+        () => true,
+      )
+    )
+      await rename(join(trash, name), home).catch(() => {});
   }
 }

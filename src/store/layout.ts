@@ -1,8 +1,10 @@
-import { type FileHandle, mkdir, open, readdir, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { MediaType } from '../image/media-types.js';
 import type { Descriptor, Index } from '../image/types.js';
+import { mountPoints, unmount } from '../runtime/overlay.js';
+import { GC_TRASH_PREFIX, restoreTrash } from './gc.js';
 import {
   atomicCreateFile,
   atomicWriteFile,
@@ -120,10 +122,14 @@ export async function initLayout(paths: StorePaths): Promise<void> {
   await atomicCreateFile(paths.indexFile, `${JSON.stringify(emptyIndex())}\n`);
 }
 
-/** Remove temp files/dirs and leases left by crashed processes (owner PID gone); live ones are kept. */
+/**
+ * Remove temp files/dirs and leases left by crashed processes (owner PID gone); live ones are kept.
+ * A killed gc's trash is put back first (see restoreTrash). A process killed during a RUN step leaves its overlay mounted inside its temp dir: that is unmounted
+ * first, and a dir that still holds a mount is kept, since a recursive delete would walk into the mount.
+ */
 export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
   let removed = 0;
-  for (const dir of [paths.tmp, paths.oci, paths.leases]) {
+  for (const dir of [paths.tmp, paths.oci, paths.leases, paths.locks]) {
     let names: string[];
     try {
       names = await readdir(dir);
@@ -134,11 +140,31 @@ export async function cleanStaleTemps(paths: StorePaths): Promise<number> {
     for (const name of names) {
       const pid = tempOwner(name);
       if (pid === undefined || isProcessAlive(pid)) continue;
-      await removeQuiet(join(dir, name));
-      removed++;
+      if (dir === paths.tmp && name.startsWith(`${GC_TRASH_PREFIX}.`))
+        await restoreTrash(paths, join(dir, name));
+      if (await removeUnmounted(join(dir, name))) removed++;
     }
   }
   return removed;
+}
+
+/** Mount points at or below `path` (resolved as /proc/self/mountinfo spells it), deepest first. */
+async function mountsUnder(path: string): Promise<string[]> {
+  const real = await realpath(path).catch(() => path);
+  return mountPoints()
+    .filter((m) => m === real || m.startsWith(`${real}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Delete a dead process's leftover tree, unmounting whatever is still mounted inside it first. A tree
+ * that still holds a mount is kept (false): a recursive delete would walk into the mount.
+ */
+export async function removeUnmounted(path: string): Promise<boolean> {
+  for (const m of await mountsUnder(path)) await unmount(m).catch(() => {});
+  if ((await mountsUnder(path)).length > 0) return false;
+  await removeQuiet(path);
+  return true;
 }
 
 export function refName(d: Descriptor): string | undefined {

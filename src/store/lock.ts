@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlipwayError } from '../errors.js';
-import { isErrno, isProcessAlive } from './fsutil.js';
+import { isErrno, isProcessAlive, tempName } from './fsutil.js';
 
 /**
  * Cross-process mutex on a lock file, without native addons (Node has no flock).
  *
- * Acquire = create `<path>` with O_EXCL holding `{pid, start, host}`. A holder that died leaves the file
- * behind; it is stale when, on this host, the PID is gone or now belongs to a process with a different start
+ * Acquire = create `<path>` exclusively (temp + link) holding `{pid, start, host}`. A holder that died
+ * leaves the file behind; it is stale when, on this host, the PID is gone or now belongs to a process with a different start
  * time (PID reuse; start time is field 22 of /proc/<pid>/stat). Breaking a stale lock is serialized by a
- * second O_EXCL file `<path>.break`, held only for the re-read + unlink, so two waiters can never both
+ * second exclusive file `<path>.break`, held only for the re-read + unlink, so two waiters can never both
  * break the same lock and then remove each other's fresh lock. A `.break` file older than
  * BREAK_STALE_MS is itself stale (its owner died inside that tiny window).
  *
@@ -63,18 +64,23 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
 }
 
+/**
+ * Create `path` holding `content` unless it exists. Written in full under a temp name, then linked
+ * (link(2) fails on EEXIST like O_EXCL): the lock file never exists empty, so a creator killed
+ * mid-write leaves only its temp (removed by the next Store.open), not a lock whose owner nobody can
+ * read and that everyone must wait BREAK_STALE_MS out.
+ */
 async function tryCreate(path: string, content: string): Promise<boolean> {
+  const tmp = join(dirname(path), tempName(`.${basename(path)}`));
   try {
-    const fh = await open(path, 'wx', 0o644);
-    try {
-      await fh.writeFile(content);
-    } finally {
-      await fh.close();
-    }
+    await writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
+    await link(tmp, path);
     return true;
   } catch (e) {
     if (isErrno(e, 'EEXIST')) return false;
     throw new SlipwayError('STORE', `cannot create lock file ${path}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
 }
 
@@ -83,7 +89,8 @@ async function breakIfStale(path: string): Promise<void> {
   const owner = await readOwner(path);
   if (!isStale(owner)) {
     if (owner === undefined) {
-      // Created but never filled: its writer died between open and write.
+      // Unreadable: a foreign file, or one from a slipway that created locks with O_EXCL and died
+      // between open and write.
       const st = await stat(path).catch(() => undefined);
       if (st === undefined || Date.now() - st.mtimeMs < BREAK_STALE_MS) return;
     } else return;

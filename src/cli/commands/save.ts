@@ -1,12 +1,27 @@
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SlipwayError } from '../../errors.js';
 import { withDockerErrors } from '../../images/cli-support.js';
 import { type SaveFormat, saveImages } from '../../images/save.js';
+import { isProcessAlive } from '../../store/fsutil.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, parseFlags } from '../flags.js';
 import { requireArgs } from '../usage-error.js';
+
+/**
+ * A save killed mid-write leaves its `.<name>.<pid>.tmp` beside the target (the target itself is
+ * never torn): the next save to that target removes those whose writer is gone.
+ */
+async function removeDeadSaveTemps(output: string): Promise<void> {
+  const prefix = `.${basename(output)}.`;
+  const names = await readdir(dirname(output)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.tmp$/.exec(name.slice(prefix.length));
+    if (m && !isProcessAlive(Number(m[1]))) await rm(join(dirname(output), name), { force: true });
+  }
+}
 
 export async function runSave(
   args: string[],
@@ -55,6 +70,7 @@ export async function runSave(
       }
       // Like docker/cli's CopyToFile: a temp file beside the target, renamed when complete.
       const tmp = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.tmp`);
+      await removeDeadSaveTemps(o.output);
       // Opened before saving starts, so a directory we cannot write to is an error here rather
       // than an unhandled 'error' event on a stream nobody listens to yet.
       let file: Awaited<ReturnType<typeof open>>;

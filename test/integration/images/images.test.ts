@@ -522,6 +522,19 @@ test('save -o: a missing or unwritable directory is a sentence, checked before t
   assert.deepEqual(readdirSync(dir), []);
 });
 
+test('save -o removes the temp files saves killed mid-write left beside the target, and only those', async () => {
+  const root = tempDir('images-savetemp');
+  await putImage(root, 'app:1', [BASE], recent());
+  const dir = tempDir('images-savetemp-out');
+  const dead = spawnSync('true').pid!;
+  // What `kill -9` of `save -o x.tar` leaves: a partial temp named by its PID; the target is untouched.
+  writeFileSync(join(dir, `.x.tar.${dead}.tmp`), 'partial');
+  writeFileSync(join(dir, `.x.tar.${process.pid}.tmp`), 'a live writer');
+  writeFileSync(join(dir, `.y.tar.${dead}.tmp`), 'another target');
+  ok(root, ['save', '-o', join(dir, 'x.tar'), 'app:1']);
+  assert.deepEqual(readdirSync(dir).sort(), [`.x.tar.${process.pid}.tmp`, `.y.tar.${dead}.tmp`, 'x.tar']);
+});
+
 test('load errors: missing file, digest mismatch', async () => {
   const root = tempDir('images-loaderr');
   let r = slipway(root, ['load', '-i', '/nonexistent.tar']);

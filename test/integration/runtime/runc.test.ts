@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildContainerOwner } from '../../../src/build/run-step.js';
 import { SlipwayError } from '../../../src/errors.js';
 import { OciRuntime, type RunOptions, resolveRuntimeBinary } from '../../../src/runtime/runc.js';
 import { generateSpec, type SpecOptions } from '../../../src/runtime/spec.js';
@@ -231,6 +233,37 @@ describe('runc driver', { skip }, () => {
       runtime.state(id),
       (e: unknown) => e instanceof SlipwayError && e.code === 'RUNTIME',
     );
+  });
+
+  test('a killed build’s RUN container is reaped; a live build’s is left alone', async () => {
+    // What `kill -9` of `slipway build` during a RUN step leaves: its container running, owned by a dead PID.
+    const dead = spawnSync('true').pid!;
+    const orphan = `slipway-build-${dead}-0123456789abcdef`;
+    const live = `slipway-build-${process.pid}-fedcba9876543210`;
+    for (const id of [orphan, live]) {
+      const bundleDir = join(dir, 'bundles', id);
+      await runtime.create({
+        bundleDir,
+        id,
+        spec: generateSpec({ rootfs, args: ['sleep', '100'], env: [PATH_ENV] }),
+        stdoutFile: join(dir, `${id}.log`),
+        stderrFile: join(dir, `${id}.log`),
+      });
+      await runtime.start(id);
+    }
+    try {
+      assert.equal(buildContainerOwner(orphan), dead);
+      // Another store's orphans are its own builds' business.
+      const elsewhere = { bundleUnder: join(dir, 'elsewhere/') };
+      assert.deepEqual(await runtime.reapOrphans(buildContainerOwner, elsewhere), []);
+      assert.equal((await runtime.state(orphan)).status, 'running');
+      const here = { bundleUnder: join(dir, 'bundles/') };
+      assert.deepEqual(await runtime.reapOrphans(buildContainerOwner, here), [orphan]);
+      assert.equal(runtime.hasState(orphan), false);
+      assert.equal((await runtime.state(live)).status, 'running');
+    } finally {
+      for (const id of [orphan, live]) await runtime.delete(id, { force: true }).catch(() => {});
+    }
   });
 });
 
