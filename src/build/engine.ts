@@ -144,6 +144,7 @@ class Engine {
   private failure: { error: unknown } | undefined;
   /** Every step record this build ended a step with, cached or new: what `--cache-to` exports. */
   private readonly touched = new Map<string, StepRecord>();
+  private readonly localBases = new Map<string, ReturnType<Store['tryResolve']>>();
   /** Stages whose instructions precheckAll dispatched before the build ran anything. */
   private readonly prechecked = new Set<number>();
   /** Layers still compressing after their step ended (commitLayerInBackground), by their ref. */
@@ -405,7 +406,7 @@ class Engine {
         const parent = ends.get(base.index);
         if (parent) start = { scope: parent.scope.fork(), config: { ...parent.config, OnBuild: null } };
       } else if (!this.opts.pull) {
-        const record = await this.store.tryResolve(base.ref).catch(() => undefined);
+        const record = await this.localBase(base.ref).catch(() => undefined);
         const config = record?.config.config;
         if (record && !config?.OnBuild?.length) {
           start = {
@@ -418,6 +419,16 @@ class Engine {
       ends.set(index, this.precheck(stage, start));
       this.prechecked.add(index);
     }
+  }
+
+  /** A base image in the local store, looked up once for precheckAll and baseState both. */
+  private localBase(ref: string): ReturnType<Store['tryResolve']> {
+    let found = this.localBases.get(ref);
+    if (!found) {
+      found = this.store.tryResolve(ref);
+      this.localBases.set(ref, found);
+    }
+    return found;
   }
 
   /** Dispatches a stage's instructions on `start` (its own copies), as BuildKit's definition pass. */
@@ -507,7 +518,7 @@ class Engine {
       throw located(e, stage.from.range.start, this.dockerfileName);
     }
     const meta = this.opts.progress.start(`[internal] load metadata for ${normalized}`);
-    let record = this.opts.pull ? undefined : await this.store.tryResolve(refText);
+    let record = this.opts.pull ? undefined : await this.localBase(refText);
     if (!record) {
       // Not in the store (or --pull): fetch it the way `slipway pull` does.
       try {
