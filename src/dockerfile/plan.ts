@@ -286,6 +286,10 @@ function triggerCommands(parent: PlannedStage, child: PlannedStage, file: string
   return out;
 }
 
+/**
+ * The classic builder's warning for --build-args no ARG declares (BuildKit 20.10 says nothing),
+ * without its `[Warning]` tag: the progress output already prefixes every warning.
+ */
 function unusedBuildArgWarning(
   buildArgs: Readonly<Record<string, string>>,
   metaArgs: readonly ArgCmd[],
@@ -301,7 +305,7 @@ function unusedBuildArgWarning(
     .filter((k) => !consumed.has(k) && !k.startsWith('BUILDKIT_'))
     .sort();
   if (left.length === 0) return undefined;
-  return { message: `[Warning] One or more build-args [${left.join(' ')}] were not consumed` };
+  return { message: `One or more build-args [${left.join(' ')}] were not consumed` };
 }
 
 /**

@@ -240,7 +240,7 @@ describe('build args', () => {
     });
     assert.deepEqual(
       p.warnings.map((w) => w.message),
-      ['[Warning] One or more build-args [EXTRA PRUNED STAGE ZED] were not consumed'],
+      ['One or more build-args [EXTRA PRUNED STAGE ZED] were not consumed'],
     );
     assert.deepEqual(plan('FROM scratch\n').warnings, []);
   });
@@ -262,7 +262,7 @@ describe('build args', () => {
     assert.equal(scope.get('HTTP_PROXY'), undefined);
     assert.deepEqual(
       p.warnings.map((w) => w.message),
-      ['[Warning] One or more build-args [OTHER] were not consumed'],
+      ['One or more build-args [OTHER] were not consumed'],
     );
   });
 });
