@@ -38,7 +38,7 @@ import { type CacheKeyParts, cacheKey } from './cachekey.js';
 import { applyConfig, resolveWorkdir, type StageFlags, withShell } from './config-apply.js';
 import type { ImageView, KnownTree, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
-import type { OutputSpec, SecretSource } from './flags.js';
+import type { ExtraHost, OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
 import {
   cleanSourcePath,
@@ -75,6 +75,10 @@ export interface BuildOptions {
   output?: OutputSpec;
   /** `--secret` sources by id; their contents never reach a cache key, layer, history or log. */
   secrets?: SecretSource[];
+  /** `--network`: what a RUN without its own `--network` gets (BuildKit's default is `default`). */
+  network?: 'default' | 'none' | 'host';
+  /** `--add-host`: lines added to every RUN's /etc/hosts, after BuildKit's own two. */
+  extraHosts?: ExtraHost[];
   progress: ProgressReporter;
   signal?: AbortSignal;
 }
@@ -699,7 +703,12 @@ class Engine {
         `cwd:${config.WorkingDir ?? ''}`,
       );
       if (cmd.mountSpecs.length) inputs.push(`mounts:${cmd.mountSpecs.join('\0')}`);
-      if (cmd.network !== 'default') inputs.push(`network:${cmd.network}`);
+      const network = this.runNetwork(cmd);
+      if (network !== 'default') inputs.push(`network:${network}`);
+      // BuildKit's ExecOp carries the extra hosts, so they are part of its cache key too.
+      if (this.opts.extraHosts?.length) {
+        inputs.push(`hosts:${this.opts.extraHosts.map((h) => `${h.host}=${h.ip}`).join('\0')}`);
+      }
       inputs.push(
         ...(await this.bindInputs(cmd).catch((e: unknown) =>
           Promise.reject(this.atStep(e, cmd.range.start)),
@@ -812,6 +821,11 @@ class Engine {
     const previous = state.history.at(-1)?.created;
     if (!entry.empty_layer || previous === undefined || this.opts.sourceDateEpoch !== undefined) return entry;
     return { ...entry, created: previous };
+  }
+
+  /** A RUN's network: its own `--network`, else the build's (`build --network`). */
+  private runNetwork(cmd: RunCmd): 'default' | 'none' | 'host' {
+    return cmd.network === 'default' ? (this.opts.network ?? 'default') : cmd.network;
   }
 
   /**
@@ -972,7 +986,8 @@ class Engine {
         env,
         cwd: config.WorkingDir || '/',
         user: config.User ?? '',
-        network: cmd.network,
+        network: this.runNetwork(cmd),
+        extraHosts: this.opts.extraHosts ?? [],
         mounts: prepared.mounts,
         runtime: this.runtime,
         onOutput: (stream, line) => v.log(stream, `${line}\n`),

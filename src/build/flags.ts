@@ -1,4 +1,5 @@
 /** The build's own flags that need parsing (`--output`, `--secret`): pure, so the CLI loads nothing else. */
+import { isIP } from 'node:net';
 import { SlipwayError } from '../errors.js';
 import type { Compression } from '../layer/types.js';
 
@@ -115,4 +116,23 @@ export function parseSecretFlag(spec: string): SecretSource {
     else out.src = out.id;
   }
   return { id: out.id, ...(out.src ? { src: out.src } : {}), ...(out.env ? { env: out.env } : {}) };
+}
+
+/** `build --add-host host:ip`: one more line in every RUN's /etc/hosts. */
+export interface ExtraHost {
+  host: string;
+  ip: string;
+}
+
+/**
+ * Parses `--add-host` as docker/cli's ValidateExtraHost: split at the first colon (so
+ * `h:::1` is IPv6), the name non-empty, the address a literal IP. The CLI wraps the message.
+ */
+export function parseAddHostFlag(text: string): ExtraHost {
+  const colon = text.indexOf(':');
+  const host = colon < 0 ? '' : text.slice(0, colon);
+  if (colon < 0 || host === '') throw new SlipwayError('USAGE', `bad format for add-host: "${text}"`);
+  const ip = text.slice(colon + 1);
+  if (isIP(ip) === 0) throw new SlipwayError('USAGE', `invalid IP address in add-host: "${ip}"`);
+  return { host, ip };
 }

@@ -12,6 +12,7 @@ import { readUserDb, resolveUserFromDb } from '../runtime/users.js';
 import { tempName } from '../store/fsutil.js';
 import type { Store } from '../store/store.js';
 import { RunFailed } from './run-failed.js';
+import type { ExtraHost } from './flags.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -24,6 +25,8 @@ export interface RunStepInput {
   cwd: string;
   user: string;
   network: 'default' | 'none' | 'host';
+  /** `build --add-host` entries, appended to the RUN's /etc/hosts. */
+  extraHosts?: ExtraHost[];
   mounts: ExtraMount[];
   /** Extra files to bind read-only (heredoc scripts, secrets): container path → content. */
   files?: Array<{ path: string; content: string | Buffer; mode?: number; uid?: number; gid?: number }>;
@@ -93,7 +96,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepOutput> {
       : [`PATH=${DEFAULT_PATH}`, ...input.env];
     const hosts = join(bundleDir, 'hosts');
     const resolv = join(bundleDir, 'resolv.conf');
-    await writeFile(hosts, HOSTS);
+    await writeFile(hosts, HOSTS + (input.extraHosts ?? []).map((h) => `${h.ip}\t${h.host}\n`).join(''));
     await writeFile(
       resolv,
       await readFile('/etc/resolv.conf').catch(() => Buffer.from('nameserver 127.0.0.1\n')),

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import { build } from '../../build/engine.js';
-import { parseOutputFlag, parseSecretFlag } from '../../build/flags.js';
+import { parseAddHostFlag, parseOutputFlag, parseSecretFlag } from '../../build/flags.js';
 import { contextFromStdin, dockerfileFromStdin } from '../../build/stdin-context.js';
 import { SlipwayError } from '../../errors.js';
 import { normalizeReference } from '../../image/reference.js';
@@ -11,6 +11,13 @@ import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
 import { dockerCommand, keyValues, parseFlags, repeatable } from '../flags.js';
 import { ArgCountError } from '../usage-error.js';
+import {
+  addIgnoredBuildFlags,
+  checkIgnoredBuildFlags,
+  checkProgressFlag,
+  type IgnoredBuildFlags,
+  parseNetworkFlag,
+} from './build-flags.js';
 
 export const run: CommandRunner = async (args, ctx) => {
   const cmd = dockerCommand('build', '[OPTIONS] PATH', 'Build an image from a Dockerfile')
@@ -46,27 +53,54 @@ export const run: CommandRunner = async (args, ctx) => {
       ),
     )
     .option('--pull', 'Always attempt to pull all referenced images')
-    .option('--push', 'Shorthand for "--output=type=registry"');
+    .option('--push', 'Shorthand for "--output=type=registry"')
+    .addOption(
+      new Option('--network <mode>', 'Set the networking mode for the RUN instructions during build').default(
+        'default',
+      ),
+    )
+    .addOption(repeatable('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip)'));
+  addIgnoredBuildFlags(cmd);
   if (parseFlags(cmd, args) === 'help') return 0;
-  const o = cmd.opts<{
-    tag: string[];
-    file?: string;
-    buildArg: string[];
-    target?: string;
-    cache: boolean;
-    label: string[];
-    iidfile?: string;
-    quiet?: boolean;
-    platform?: string;
-    progress: string;
-    runtime?: string;
-    output: string[];
-    secret: string[];
-    pull?: boolean;
-    push?: boolean;
-    cacheFrom: string[];
-    cacheTo: string[];
-  }>();
+  const o = cmd.opts<
+    IgnoredBuildFlags & {
+      tag: string[];
+      file?: string;
+      buildArg: string[];
+      target?: string;
+      cache: boolean;
+      label: string[];
+      iidfile?: string;
+      quiet?: boolean;
+      platform?: string;
+      progress: string;
+      runtime?: string;
+      output: string[];
+      secret: string[];
+      pull?: boolean;
+      push?: boolean;
+      cacheFrom: string[];
+      cacheTo: string[];
+      network: string;
+      addHost: string[];
+    }
+  >();
+  checkIgnoredBuildFlags(o);
+  checkProgressFlag(o.progress);
+  const network = parseNetworkFlag(o.network);
+  const extraHosts = o.addHost.map((h) => {
+    try {
+      return parseAddHostFlag(h);
+    } catch (e) {
+      throw new SlipwayError(
+        'USAGE',
+        `invalid argument "${h}" for "--add-host" flag: ${(e as Error).message}`,
+        {
+          hint: "See 'slipway build --help'.",
+        },
+      );
+    }
+  });
   const path = cmd.args[0];
   if (path === undefined) {
     throw new ArgCountError(cmd, 'requires exactly 1 argument');
@@ -132,6 +166,8 @@ export const run: CommandRunner = async (args, ctx) => {
       ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: parseEpoch(epoch) } : {}),
       ...(o.runtime ? { runtime: o.runtime } : {}),
       secrets: o.secret.map(parseSecretFlag),
+      network,
+      extraHosts,
       ...(output ? { output } : {}),
       pull: o.pull === true,
       ...(o.cacheFrom.length || o.cacheTo.length ? await cacheSpecs(o.cacheFrom, o.cacheTo) : {}),

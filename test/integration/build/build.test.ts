@@ -1145,4 +1145,36 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
       assert.equal(storedManifest(tag).layers.at(-1)!.mediaType, mediaType);
     }
   });
+
+  test('--network none and --add-host reach every RUN, and --rm/--shm-size are accepted as no-ops', () => {
+    const ctx = tempDir('ctx-network');
+    writeTree(ctx, {
+      Dockerfile:
+        'FROM busybox\nRUN wc -l < /proc/net/dev; grep foo /etc/hosts\nRUN --network=host wc -l < /proc/net/dev\n',
+    });
+    const r = slipway(root, [
+      'build',
+      '--progress=plain',
+      '--network',
+      'none',
+      '--add-host',
+      'foo:1.2.3.4',
+      '--rm',
+      '--shm-size',
+      '1g',
+      ctx,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stderr
+      .split('\n')
+      .filter((l) => /^#\d+ [\d.]+ /.test(l))
+      .map((l) => l.replace(/^#\d+ [\d.]+ /, ''));
+    // /proc/net/dev: two header lines and lo only in a network of its own; the host's under --network=host.
+    assert.equal(out[0], '3');
+    assert.equal(out[1], '1.2.3.4\tfoo');
+    assert.notEqual(out[2], '3');
+    const bad = slipway(root, ['build', '--network', 'bridge', ctx]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /network mode "bridge" not supported by buildkit/);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseOutputFlag } from '../../../src/build/flags.js';
+import { parseAddHostFlag, parseOutputFlag } from '../../../src/build/flags.js';
 import { SlipwayError } from '../../../src/errors.js';
 
 function refused(text: string): SlipwayError {
@@ -42,4 +42,12 @@ test('--output: options slipway does not implement are refused, never ignored', 
   assert.match(refused('type=oci').message, /needs dest=/);
   assert.match(refused('type=image,"name=a').message, /unterminated quote/);
   assert.match(refused('type=image,compression=lz4').message, /unsupported compression "lz4"/);
+});
+
+test('--add-host splits at the first colon and wants a literal IP, as docker/cli does', () => {
+  assert.deepEqual(parseAddHostFlag('foo:1.2.3.4'), { host: 'foo', ip: '1.2.3.4' });
+  assert.deepEqual(parseAddHostFlag('v6:::1'), { host: 'v6', ip: '::1' });
+  assert.throws(() => parseAddHostFlag('foo'), /^SlipwayError: bad format for add-host: "foo"$/);
+  assert.throws(() => parseAddHostFlag(':1.2.3.4'), /bad format for add-host/);
+  assert.throws(() => parseAddHostFlag('foo:bar'), /invalid IP address in add-host: "bar"/);
 });
