@@ -148,3 +148,17 @@ export function parseNetworkFlag(value: string): 'default' | 'host' | 'none' {
   if (value === 'host' || value === 'none') return value;
   throw new SlipwayError('UNSUPPORTED', `network mode ${JSON.stringify(value)} not supported by buildkit`);
 }
+
+const IGNORED_BOOLS =
+  /^--(rm|force-rm|compress|stream|disable-content-trust)=(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/;
+
+/**
+ * `--rm=false` and the like: pflag lets a boolean flag take a value, commander does not. The
+ * ignored booleans change nothing either way, so their `=value` (one pflag's ParseBool takes) goes.
+ */
+export function dropIgnoredBoolValues(args: readonly string[]): string[] {
+  return args.map((a) => {
+    const m = IGNORED_BOOLS.exec(a);
+    return m ? `--${m[1]}` : a;
+  });
+}

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Option } from 'commander';
 import { build } from '../../build/engine.js';
 import { parseAddHostFlag, parseOutputFlag, parseSecretFlag } from '../../build/flags.js';
@@ -15,6 +15,7 @@ import {
   addIgnoredBuildFlags,
   checkIgnoredBuildFlags,
   checkProgressFlag,
+  dropIgnoredBoolValues,
   type IgnoredBuildFlags,
   parseNetworkFlag,
 } from './build-flags.js';
@@ -61,7 +62,7 @@ export const run: CommandRunner = async (args, ctx) => {
     )
     .addOption(repeatable('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip)'));
   addIgnoredBuildFlags(cmd);
-  if (parseFlags(cmd, args) === 'help') return 0;
+  if (parseFlags(cmd, dropIgnoredBoolValues(args)) === 'help') return 0;
   const o = cmd.opts<
     IgnoredBuildFlags & {
       tag: string[];
@@ -143,6 +144,8 @@ export const run: CommandRunner = async (args, ctx) => {
   };
   if (!stdinContext && o.file === '-') source.dockerfileText = await dockerfileFromStdin(process.stdin);
   else if (!stdinContext && o.file) source.dockerfile = o.file;
+  // As docker: a failed build leaves no image ID file behind, not the one of an earlier build.
+  if (o.iidfile) await rm(o.iidfile, { force: true });
   const sink = createRenderer(mode);
   const progress = new ProgressReporter(sink);
   const epoch = process.env.SOURCE_DATE_EPOCH;
@@ -196,7 +199,11 @@ export const run: CommandRunner = async (args, ctx) => {
     }
     ok = true;
     progress.close(true);
-    if (o.iidfile) await writeFile(o.iidfile, result.imageId);
+    if (o.iidfile) {
+      await writeFile(o.iidfile, result.imageId).catch((e: NodeJS.ErrnoException) => {
+        throw new SlipwayError('BUILD', `cannot write image ID file: open ${o.iidfile}: ${osReason(e)}`);
+      });
+    }
     if (o.quiet) ctx.out(`${result.imageId}\n`);
     return 0;
   } finally {
@@ -213,6 +220,11 @@ async function cacheSpecs(from: string[], to: string[]) {
     cacheFrom: from.map((c) => parseCacheFlag(c, 'from')),
     cacheTo: to.map((c) => parseCacheFlag(c, 'to')),
   };
+}
+
+/** Node's `ENOENT: no such file or directory, open '…'` as Go prints it: the reason alone. */
+function osReason(e: NodeJS.ErrnoException): string {
+  return /^[A-Z]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
 }
 
 function parseEpoch(text: string): number {

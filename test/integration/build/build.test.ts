@@ -1177,4 +1177,17 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /network mode "bridge" not supported by buildkit/);
   });
+
+  test('--iidfile: a failed build removes an earlier ID, an unwritable one fails in docker words', () => {
+    const ctx = tempDir('ctx-iidfile');
+    writeTree(ctx, { Dockerfile: 'FROM busybox\n' });
+    const iid = join(ctx, 'iid');
+    writeFileSync(iid, 'stale');
+    const failed = slipway(root, ['build', '-q', '-f', join(ctx, 'nosuch'), '--iidfile', iid, ctx]);
+    assert.equal(failed.status, 1);
+    assert.throws(() => lstatSync(iid), { code: 'ENOENT' });
+    const r = slipway(root, ['build', '-q', '--iidfile', join(ctx, 'no/dir'), ctx]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cannot write image ID file: open .*\/no\/dir: no such file or directory/);
+  });
 });

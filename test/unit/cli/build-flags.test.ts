@@ -4,6 +4,7 @@ import {
   addIgnoredBuildFlags,
   checkIgnoredBuildFlags,
   checkProgressFlag,
+  dropIgnoredBoolValues,
   type IgnoredBuildFlags,
   parseNetworkFlag,
 } from '../../../src/cli/commands/build-flags.js';
@@ -57,4 +58,10 @@ test('--network takes what BuildKit takes, --progress only the known modes', () 
   assert.throws(() => parseNetworkFlag('bridge'), /network mode "bridge" not supported by buildkit/);
   assert.doesNotThrow(() => checkProgressFlag('plain'));
   assert.throws(() => checkProgressFlag('bogus'), /invalid value "bogus" passed to --progress/);
+});
+
+test('--rm=false and the other ignored booleans take a value, as pflag lets them', () => {
+  const args = dropIgnoredBoolValues(['--rm=false', '--force-rm=true', '--compress=1', '--rm=maybe', '-t=x']);
+  assert.deepEqual(args, ['--rm', '--force-rm', '--compress', '--rm=maybe', '-t=x']);
+  assert.doesNotThrow(() => parse([...args.slice(0, 3), '.']));
 });
