@@ -162,3 +162,24 @@ export function dropIgnoredBoolValues(args: readonly string[]): string[] {
     return m ? `--${m[1]}` : a;
   });
 }
+
+/**
+ * `--ssh`: slipway's RUN --mount=type=ssh forwards $SSH_AUTH_SOCK, which is what `--ssh default`
+ * names; other ids, sockets and key files are refused rather than silently replaced by the agent.
+ */
+export function checkSshFlag(specs: readonly string[], env: NodeJS.ProcessEnv = process.env): void {
+  for (const spec of specs) {
+    if (spec !== 'default') {
+      throw new SlipwayError(
+        'UNSUPPORTED',
+        `--ssh ${spec} is not supported yet: only --ssh default (the agent at $SSH_AUTH_SOCK)`,
+      );
+    }
+    if (!env.SSH_AUTH_SOCK) {
+      throw new SlipwayError(
+        'BUILD',
+        `could not parse ssh: [${spec}]: invalid empty ssh agent socket, make sure SSH_AUTH_SOCK is set`,
+      );
+    }
+  }
+}

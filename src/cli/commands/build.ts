@@ -15,6 +15,7 @@ import {
   addIgnoredBuildFlags,
   checkIgnoredBuildFlags,
   checkProgressFlag,
+  checkSshFlag,
   dropIgnoredBoolValues,
   type IgnoredBuildFlags,
   parseNetworkFlag,
@@ -60,6 +61,7 @@ export const run: CommandRunner = async (args, ctx) => {
         'default',
       ),
     )
+    .addOption(repeatable('--ssh <spec>', 'SSH agent socket to expose to the build (format: default)'))
     .addOption(repeatable('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip)'));
   addIgnoredBuildFlags(cmd);
   if (parseFlags(cmd, dropIgnoredBoolValues(args)) === 'help') return 0;
@@ -84,10 +86,12 @@ export const run: CommandRunner = async (args, ctx) => {
       cacheTo: string[];
       network: string;
       addHost: string[];
+      ssh: string[];
     }
   >();
   checkIgnoredBuildFlags(o);
   checkProgressFlag(o.progress);
+  checkSshFlag(o.ssh);
   const network = parseNetworkFlag(o.network);
   const extraHosts = o.addHost.map((h) => {
     try {

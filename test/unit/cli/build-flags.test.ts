@@ -4,6 +4,7 @@ import {
   addIgnoredBuildFlags,
   checkIgnoredBuildFlags,
   checkProgressFlag,
+  checkSshFlag,
   dropIgnoredBoolValues,
   type IgnoredBuildFlags,
   parseNetworkFlag,
@@ -64,4 +65,10 @@ test('--rm=false and the other ignored booleans take a value, as pflag lets them
   const args = dropIgnoredBoolValues(['--rm=false', '--force-rm=true', '--compress=1', '--rm=maybe', '-t=x']);
   assert.deepEqual(args, ['--rm', '--force-rm', '--compress', '--rm=maybe', '-t=x']);
   assert.doesNotThrow(() => parse([...args.slice(0, 3), '.']));
+});
+
+test('--ssh default is the agent RUN --mount=type=ssh forwards; other sources are refused', () => {
+  assert.doesNotThrow(() => checkSshFlag(['default'], { SSH_AUTH_SOCK: '/tmp/agent' }));
+  assert.throws(() => checkSshFlag(['default'], {}), /make sure SSH_AUTH_SOCK is set/);
+  assert.throws(() => checkSshFlag(['id=/key'], { SSH_AUTH_SOCK: '/tmp/agent' }), { code: 'UNSUPPORTED' });
 });
