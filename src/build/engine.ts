@@ -963,7 +963,7 @@ class Engine {
       cwd: config.WorkingDir || '/',
       freshCaches: this.opts.noCache === true,
       resolveFrom: async (from) => {
-        const src = await this.fromSource(from);
+        const src = await this.fromSource(from, 'mount');
         const view = await openView(this.store, src.layers, this.scratch);
         views.push(() => view.release());
         return view.root;
@@ -1084,7 +1084,7 @@ class Engine {
     }
     const from = cmd.kind === 'copy' ? cmd.from : '';
     if (from) {
-      const src = await this.fromSource(from);
+      const src = await this.fromSource(from, 'copy');
       inputs.push(`from:${src.key}`);
       return inputs;
     }
@@ -1139,7 +1139,7 @@ class Engine {
     const inputs: string[] = [];
     for (const m of cmd.mounts ?? []) {
       if (m.type !== 'bind') continue;
-      if (m.from) inputs.push(`bind-from:${(await this.fromSource(m.from)).key}`);
+      if (m.from) inputs.push(`bind-from:${(await this.fromSource(m.from, 'mount')).key}`);
       else {
         const selected = selectEntries(await this.context(), m.source || '.', (p) => this.matcherFor(p));
         inputs.push(
@@ -1167,18 +1167,27 @@ class Engine {
   }
 
   /** `--from`: a stage by name or index, else an image in the store. */
-  private async fromSource(from: string): Promise<{ key: string; layers: LayerRef[] }> {
+  /**
+   * The stage or image a `COPY --from` or `RUN --mount from=` reads. Only COPY takes a stage by
+   * index, as BuildKit resolves them (its mounts look stages up by name; `from=0` is an image
+   * named 0): resolving a mount's `0` inside stage 0 to stage 0 made the stage wait for itself.
+   */
+  private async fromSource(
+    from: string,
+    via: 'copy' | 'mount',
+  ): Promise<{ key: string; layers: LayerRef[] }> {
     const byName = this.plan.stages.find((s) => s.name === from.toLowerCase());
-    const index = byName ? byName.index : /^\d+$/.test(from) ? Number(from) : undefined;
+    const index = byName ? byName.index : via === 'copy' && /^\d+$/.test(from) ? Number(from) : undefined;
     if (index !== undefined && this.plan.stages[index]) {
       const s = await this.stage(index);
       return { key: s.key, layers: s.layers };
     }
     const record = await this.store.tryResolve(from);
     if (!record) {
+      const flag = via === 'copy' ? 'COPY --from' : 'RUN --mount from';
       throw new SlipwayError(
         'BUILD',
-        `COPY --from=${from}: no stage or image named "${from}" (image not in the local store)`,
+        `${flag}=${from}: no stage or image named "${from}" (image not in the local store)`,
       );
     }
     return { key: record.id, layers: await imageLayers(this.store, record) };
@@ -1237,7 +1246,7 @@ class Engine {
         tree = { root: downloaded.dir, resetOwnership: true };
         sources = downloaded.files.map((f) => f.name);
       } else if (from) {
-        const src = await this.fromSource(from);
+        const src = await this.fromSource(from, 'copy');
         const srcView = await openView(this.store, src.layers, this.scratch);
         releases.push(() => srcView.release());
         tree = { root: srcView.root, resetOwnership: false };

@@ -164,12 +164,23 @@ function reportFailure(e: unknown): number {
   return 1;
 }
 
+let finished = false;
 main(process.argv.slice(2)).then(
   (code) => {
+    finished = true;
     process.exitCode = stdoutClosed && code === 0 ? 141 : code;
   },
   (e: unknown) => {
+    finished = true;
     const brokenPipe = stdoutClosed && (e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
     process.exitCode = brokenPipe ? 141 : reportFailure(e);
   },
 );
+// Node exits, with status 0, once nothing is left to wait for, even if the command's promise can
+// never settle (a step waiting on itself did that): a command must never end unfinished and "succeed".
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('ERROR: internal error: the command stopped before it finished\n');
+  process.exitCode = 1;
+});

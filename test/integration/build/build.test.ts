@@ -201,6 +201,17 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     }
   });
 
+  test('RUN --mount from=0 names an image, as in BuildKit: inside stage 0 it fails, never waits on itself', () => {
+    const ctx = tempDir('ctx-mount-index');
+    // dockerd 20.10 looks mount sources up by stage name only and tries to pull docker.io/library/0.
+    // slipway took the 0 for stage 0, which then waited for itself; Node ran out of work and the
+    // build "succeeded" with exit 0 and no image.
+    writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN --mount=from=0,target=/x true\n' });
+    const r = slipway(root, ['build', '--no-cache', '-q', ctx]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^ERROR: Dockerfile:2:1: RUN --mount from=0: no stage or image named "0"/m);
+  });
+
   test('an instruction that cannot be expanded or applied fails the build before any step runs', () => {
     const ctx = tempDir('ctx-precheck');
     // dockerd 20.10 fails each of these while making the LLB definition ("failed to create LLB
