@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../image/digest.js';
 import { isMounted, mountOverlay } from '../runtime/overlay.js';
@@ -61,8 +61,8 @@ function isDirectory(path: string): boolean {
 }
 
 /**
- * Docker fills a new, empty volume with what the image has at the mount point (unless nocopy).
- * Runs with the rootfs mounted, before the container starts.
+ * Docker fills a new, empty volume with what the image has at the mount point (unless nocopy),
+ * and gives it that directory's owner and mode. Runs with the rootfs mounted, before the container starts.
  */
 export function populateVolumes(rootfs: string, mounts: readonly ContainerMount[]): void {
   for (const m of mounts) {
@@ -71,7 +71,11 @@ export function populateVolumes(rootfs: string, mounts: readonly ContainerMount[
     if (m.noCopy || readdirSync(m.source).length > 0) continue;
     const inImage = join(rootfs, resolveInRoot(rootfs, m.destination));
     if (!existsSync(inImage) || !lstatSync(inImage).isDirectory()) continue;
-    if (readdirSync(inImage).length === 0) continue;
-    execFileSync('cp', ['-a', `${inImage}/.`, m.source]);
+    if (readdirSync(inImage).length > 0) execFileSync('cp', ['-a', `${inImage}/.`, m.source]);
+    // Docker's copyOwnership runs even for an empty directory: `RUN mkdir /data && chown app /data`
+    // + `VOLUME /data` + `USER app` must give the app a volume it can write, not a root-owned one.
+    const st = statSync(inImage);
+    chownSync(m.source, st.uid, st.gid);
+    chmodSync(m.source, st.mode & 0o7777);
   }
 }
