@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { compressBuffer, compressor, gzipOptions } from './compress.js';
 import { layerMediaType } from './media-types.js';
-import { type BlockRecord, parallelGzip } from './parallel-gzip.js';
+import { type BlockRecord, type ParallelGzipExtras, parallelGzip } from './parallel-gzip.js';
 import { IndexRecorder } from './reuse.js';
 import { type TarWriteOptions, tarStream } from './tar-writer.js';
 import type { LayerBlob, LayerEntry, WriteLayerOptions } from './types.js';
@@ -92,25 +92,6 @@ function tarBytes(entries: LayerEntry[]): number {
   return n;
 }
 
-async function tarInMemory(entries: LayerEntry[], tarOpts: TarWriteOptions): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of tarStream(entries, tarOpts)) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-function sha256(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
-
-async function writeBlobFile(outPath: string, blob: Buffer): Promise<void> {
-  try {
-    await writeFile(outPath, blob, { mode: 0o644 });
-  } catch (e) {
-    await rm(outPath, { force: true });
-    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 async function writeLayerInMemory(
   entries: LayerEntry[],
   outPath: string,
@@ -119,13 +100,20 @@ async function writeLayerInMemory(
   oci: boolean,
   tarOpts: TarWriteOptions,
 ): Promise<LayerBlob> {
-  const tar = await tarInMemory(entries, tarOpts);
+  const chunks: Buffer[] = [];
+  for await (const chunk of tarStream(entries, tarOpts)) chunks.push(chunk);
+  const tar = Buffer.concat(chunks);
   const blob = compressBuffer(tar, compression, level);
-  await writeBlobFile(outPath, blob);
+  try {
+    await writeFile(outPath, blob, { mode: 0o644 });
+  } catch (e) {
+    await rm(outPath, { force: true });
+    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
+  }
   return {
     path: outPath,
-    digest: sha256(blob),
-    diffId: sha256(tar),
+    digest: `sha256:${createHash('sha256').update(blob).digest('hex')}`,
+    diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}`,
     size: blob.length,
     mediaType: layerMediaType(compression, oci),
   };
@@ -189,10 +177,16 @@ class ChunkQueue implements AsyncIterable<Buffer> {
   }
 }
 
+/**
+ * Tar chunks → the compressed blob at outPath, hashed as it is written: what every layer not
+ * built in memory goes through. gzip is parallel gzip (with `extras` for a rebuild's block reuse);
+ * zstd runs its CLI as a stream.
+ */
 async function compressChunks(
   chunks: AsyncIterable<Buffer>,
   outPath: string,
   opts: Pick<WriteLayerOptions, 'compression' | 'oci' | 'gzipLevel' | 'zstdLevel'>,
+  extras: ParallelGzipExtras = {},
 ): Promise<Omit<LayerBlob, 'diffId'>> {
   const compression = opts.compression ?? 'gzip';
   const blobHash = createHash('sha256');
@@ -202,7 +196,7 @@ async function compressChunks(
       const codec = compressor(compression, opts.zstdLevel);
       await Promise.all([
         pipeline(
-          Readable.from(chunks, { objectMode: false }),
+          Readable.from(chunks, { objectMode: false, highWaterMark: 1 << 20 }),
           codec.stream,
           hashTap(blobHash, written),
           createWriteStream(outPath, { mode: 0o644 }),
@@ -210,7 +204,8 @@ async function compressChunks(
         codec.done,
       ]);
     } else {
-      const pieces = compression === 'gzip' ? parallelGzip(chunks, gzipOptions(opts.gzipLevel)) : chunks;
+      const pieces =
+        compression === 'gzip' ? parallelGzip(chunks, gzipOptions(opts.gzipLevel), extras) : chunks;
       await writePieces(pieces, outPath, blobHash, written);
     }
   } catch (e) {
@@ -274,8 +269,6 @@ export async function writeLayer(
     return writeLayerInMemory(source as LayerEntry[], outPath, compression, level, oci, tarOpts);
   }
   const diffHash = createHash('sha256');
-  const blobHash = createHash('sha256');
-  const written = { bytes: 0 };
   const gzip = compression === 'gzip' ? gzipOptions(level) : undefined;
   const previous = gzip && opts.previous?.level === gzip.level ? opts.previous : undefined;
   const members = opts.index && gzip ? new IndexRecorder() : undefined;
@@ -286,38 +279,15 @@ export async function writeLayer(
     ...(members ? { record: members } : {}),
   });
   const tarSize = { bytes: 0 };
-  try {
-    if (gzip) {
-      const pieces = parallelGzip(hashed(tar, diffHash, tarSize), gzip, {
-        ...(previous ? { previous } : {}),
-        ...(blocks ? { blocks } : {}),
-      });
-      await writePieces(pieces, outPath, blobHash, written);
-    } else {
-      const codec = compressor(compression, level);
-      await Promise.all([
-        pipeline(
-          Readable.from(tar, { objectMode: false, highWaterMark: 1 << 20 }),
-          hashTap(diffHash),
-          codec.stream,
-          hashTap(blobHash, written),
-          createWriteStream(outPath, { mode: 0o644 }),
-        ),
-        codec.done,
-      ]);
-    }
-  } catch (e) {
-    await rm(outPath, { force: true });
-    if (isSlipwayError(e)) throw e;
-    throw new SlipwayError('LAYER', `writing layer ${outPath} failed: ${(e as Error).message}`, { cause: e });
-  }
-  const digest = `sha256:${blobHash.digest('hex')}`;
+  const blob = await compressChunks(hashed(tar, diffHash, tarSize), outPath, opts, {
+    ...(previous ? { previous } : {}),
+    ...(blocks ? { blocks } : {}),
+  });
   return {
-    path: outPath,
-    digest,
+    ...blob,
     diffId: `sha256:${diffHash.digest('hex')}`,
-    size: written.bytes,
-    mediaType: layerMediaType(compression, oci),
-    ...(gzip && members && blocks ? { index: members.index(digest, gzip.level, tarSize.bytes, blocks) } : {}),
+    ...(gzip && members && blocks
+      ? { index: members.index(blob.digest, gzip.level, tarSize.bytes, blocks) }
+      : {}),
   };
 }
