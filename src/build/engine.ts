@@ -14,7 +14,7 @@ import {
 import { compilePattern } from '../context/pattern.js';
 import { hostPlatform } from '../dockerfile/instructions/platform.js';
 import { DEFAULT_PATH, type StageScope } from '../dockerfile/instructions/scope.js';
-import type { AddCmd, ArgCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
+import type { AddCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
 import { parseDockerfile } from '../dockerfile/parser.js';
 import {
   addOnbuildTriggers,
@@ -402,10 +402,7 @@ class Engine {
       const base = stage.base;
       let start: Precheck | undefined;
       if (base.kind === 'scratch') {
-        start = {
-          scope: createStageScope(this.plan, []),
-          config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
-        };
+        start = { scope: createStageScope(this.plan, []), config: scratchConfig() };
       } else if (base.kind === 'stage') {
         const parent = ends.get(base.index);
         if (parent) start = { scope: parent.scope.fork(), config: { ...parent.config, OnBuild: null } };
@@ -413,10 +410,7 @@ class Engine {
         const record = await this.localBase(base.ref).catch(() => undefined);
         const config = record?.config.config;
         if (record && !config?.OnBuild?.length) {
-          start = {
-            scope: createStageScope(this.plan, config?.Env ?? []),
-            config: structuredClone(config ?? {}),
-          };
+          start = { scope: createStageScope(this.plan, config?.Env ?? []), config: config ?? {} };
         }
       }
       if (start === undefined) continue;
@@ -445,10 +439,8 @@ class Engine {
     for (const raw of stage.instructions) {
       try {
         const { instruction: cmd } = scope.dispatch(raw);
-        if (cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir')
-          continue;
-        const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
-        applyConfig(config, recorded, flags, { configEnv: scope.configEnv() }, owned);
+        if (!isLayerStep(cmd))
+          applyConfig(config, asRecorded(cmd), flags, { configEnv: scope.configEnv() }, owned);
       } catch (e) {
         throw this.atStep(e, raw.range.start);
       }
@@ -507,8 +499,7 @@ class Engine {
         }),
         layers: [],
         image,
-        // BuildKit's empty image: the default PATH and `/` as the working directory.
-        config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
+        config: scratchConfig(),
         history: [],
         scope: createStageScope(this.plan, []),
         flags: { cmdSet: false },
@@ -594,14 +585,11 @@ class Engine {
     const { instruction: cmd } = state.scope.dispatch(raw);
     const args = this.usedArgValues(state, cmd.usedArgs ?? []);
     const platform = formatPlat(this.plan.targetPlatform);
-    if (cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir') {
-      return this.layerStep(state, cmd, label, args, platform);
-    }
+    if (isLayerStep(cmd)) return this.layerStep(state, cmd, label, args, platform);
     // applyConfig replaces each field it changes, never edits one in place, so a shallow copy
     // keeps state.config intact; a deep copy per step made many-step Dockerfiles quadratic.
     const config = { ...state.config };
-    // History shows an ARG as declared (its default), not the --build-arg value that overrides it.
-    const recorded = cmd.kind === 'arg' ? { ...cmd, args: declaredArgs(cmd) } : cmd;
+    const recorded = asRecorded(cmd);
     // A config only this stage's state holds may have its maps changed in place; one a kept
     // record holds (written to disk, exported at the end) may not.
     const keepsTime =
@@ -1351,11 +1339,24 @@ class Engine {
 }
 
 /**
- * BuildKit records an ARG's default as it expanded it (`ARG D="$A  d"` shows `ARG D=cliA  d`),
- * never the --build-arg value that overrides it, and a bare `ARG NAME` as just its name.
+ * An expanded instruction as its history records it. BuildKit records an ARG's default as it
+ * expanded it (`ARG D="$A  d"` shows `ARG D=cliA  d`), never the --build-arg value that overrides
+ * it, and a bare `ARG NAME` as just its name.
  */
-function declaredArgs(expanded: ArgCmd): ArgCmd['args'] {
-  return expanded.args.map((a) => ({ key: a.key, value: a.expandedDefault, comment: a.comment }));
+function asRecorded<C extends Command>(cmd: C): C {
+  if (cmd.kind !== 'arg') return cmd;
+  const args = cmd.args.map((a) => ({ key: a.key, value: a.expandedDefault, comment: a.comment }));
+  return { ...cmd, args };
+}
+
+/** Steps that add a layer; every other instruction only changes the config. */
+function isLayerStep(cmd: Command): cmd is RunCmd | CopyCmd | AddCmd | Extract<Command, { kind: 'workdir' }> {
+  return cmd.kind === 'run' || cmd.kind === 'copy' || cmd.kind === 'add' || cmd.kind === 'workdir';
+}
+
+/** BuildKit's empty image (FROM scratch): the default PATH and `/` as the working directory. */
+function scratchConfig(): ContainerConfig {
+  return { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' };
 }
 
 /**
