@@ -12,6 +12,12 @@ import {
   walkContext,
 } from '../context/index.js';
 import { compilePattern } from '../context/pattern.js';
+import {
+  cleanSourcePath,
+  type LinkLookup,
+  regularFileInside,
+  resolveSourcePath,
+} from '../context/source-path.js';
 import { hostPlatform } from '../dockerfile/instructions/platform.js';
 import { DEFAULT_PATH, type StageScope } from '../dockerfile/instructions/scope.js';
 import type { AddCmd, Command, CopyCmd, RunCmd } from '../dockerfile/instructions/types.js';
@@ -40,12 +46,6 @@ import type { ImageView, KnownTree, SourceTree } from './copy.js';
 import type { CopyTarget } from './copy-target.js';
 import type { ExtraHost, OutputSpec, SecretSource } from './flags.js';
 import { hasWildcard } from './glob.js';
-import {
-  cleanSourcePath,
-  type LinkLookup,
-  regularFileInside,
-  resolveSourcePath,
-} from '../context/source-path.js';
 import { HISTORY_COMMENT, runCreatedBy } from './history.js';
 import { imageLayers } from './image-layers.js';
 import { RunFailed } from './run-failed.js';

@@ -9,6 +9,7 @@ import { ProgressReporter } from '../../progress/events.js';
 import { createRenderer, isProgressMode } from '../../progress/index.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
+import { goFileError } from '../file-error.js';
 import { dockerCommand, keyValues, parseFlags, repeatable } from '../flags.js';
 import { ArgCountError } from '../usage-error.js';
 import {
@@ -205,7 +206,7 @@ export const run: CommandRunner = async (args, ctx) => {
     progress.close(true);
     if (o.iidfile) {
       await writeFile(o.iidfile, result.imageId).catch((e: NodeJS.ErrnoException) => {
-        throw new SlipwayError('BUILD', `cannot write image ID file: open ${o.iidfile}: ${osReason(e)}`);
+        throw new SlipwayError('BUILD', `cannot write image ID file: ${goFileError(e)}`);
       });
     }
     if (o.quiet) ctx.out(`${result.imageId}\n`);
@@ -224,11 +225,6 @@ async function cacheSpecs(from: string[], to: string[]) {
     cacheFrom: from.map((c) => parseCacheFlag(c, 'from')),
     cacheTo: to.map((c) => parseCacheFlag(c, 'to')),
   };
-}
-
-/** Node's `ENOENT: no such file or directory, open '…'` as Go prints it: the reason alone. */
-function osReason(e: NodeJS.ErrnoException): string {
-  return /^[A-Z]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
 }
 
 function parseEpoch(text: string): number {

@@ -6,6 +6,7 @@ import { type SaveFormat, saveImages } from '../../images/save.js';
 import { isProcessAlive } from '../../store/fsutil.js';
 import { Store } from '../../store/store.js';
 import type { CommandRunner } from '../context.js';
+import { goFileError } from '../file-error.js';
 import { dockerCommand, parseFlags } from '../flags.js';
 import { requireArgs } from '../usage-error.js';
 
@@ -94,18 +95,6 @@ export async function runSave(
       await store.close();
     }
   });
-}
-
-/** Go's *PathError text (`open /x: permission denied`) for a Node file-system error. */
-function goFileError(e: NodeJS.ErrnoException): string {
-  const text: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'not a directory',
-    EROFS: 'read-only file system',
-  };
-  return `${e.syscall ?? 'open'} ${e.path ?? ''}: ${(e.code && text[e.code]) ?? e.message}`;
 }
 
 export const run: CommandRunner = (args, ctx) => runSave(args, ctx);
