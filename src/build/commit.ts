@@ -20,6 +20,16 @@ export interface CommitOptions {
   indexFile?: string;
 }
 
+/** The chain ID of `parent` with one more layer on top. */
+function chainAfter(parent: readonly LayerRef[], diffId: string): Digest {
+  return chainId([...parent.map((l) => l.diffId), diffId])!;
+}
+
+/** Bytes of content the entries unpack to (Docker's SIZE adds these up). */
+function contentBytes(entries: readonly LayerEntry[]): number {
+  return entries.reduce((n, e) => n + e.size, 0);
+}
+
 /**
  * Turns a step's changes into a layer: the entries become a blob in the store and the
  * directory they were read from, if any, becomes the layer's snapshot (no second extraction;
@@ -45,13 +55,13 @@ export async function commitLayer(
     });
     await store.adoptBlob(tmp, blob.digest, blob.size);
     if (opts.indexFile && blob.index) await saveLayerIndex(opts.indexFile, blob.index);
-    const chain = chainId([...parent.map((l) => l.diffId), blob.diffId] as Digest[])!;
+    const chain = chainAfter(parent, blob.diffId);
     if (snapshotDir) await store.commitSnapshot(snapshotDir, chain);
     return {
       descriptor: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size },
       diffId: blob.diffId,
       chainId: chain,
-      uncompressedSize: entries.reduce((n, e) => n + e.size, 0),
+      uncompressedSize: contentBytes(entries),
     };
   } finally {
     await rm(tmp, { force: true });
@@ -91,10 +101,10 @@ function unsealedRef(
 
 /**
  * commitLayer for a step whose next steps need only its snapshot and diffID: the tar is made and
- * hashed in memory, the snapshot committed, and the compression goes on in the background (on the
- * thread pool) while the build runs its next steps. A RUN's layer is usually the build's largest,
- * and its next step (another RUN: apt, pip) mostly leaves one core idle. A layer too large to hold
- * in memory is committed as commitLayer does, before this returns.
+ * hashed while parallel gzip takes its chunks (startLayer), the snapshot is committed once the tar
+ * is complete, and the compression goes on in the background (on the thread pool) while the build
+ * runs its next steps. A layer too large to wait in memory for the compressor is committed as
+ * commitLayer does, before this returns.
  */
 export async function commitLayerInBackground(
   store: Store,
@@ -115,25 +125,21 @@ export async function commitLayerInBackground(
   const sealing = (async () => {
     try {
       const blob = await started.blob;
-      await store.adoptBlob(tmp, blob.digest as Digest, blob.size);
-      return { mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size };
+      await store.adoptBlob(tmp, blob.digest, blob.size);
+      return { mediaType: blob.mediaType, digest: blob.digest, size: blob.size };
     } finally {
       await rm(tmp, { force: true });
     }
   })();
   sealing.catch(() => {});
-  const chain = chainId([...parent.map((l) => l.diffId), started.diffId] as Digest[])!;
+  const chain = chainAfter(parent, started.diffId);
   try {
     await store.commitSnapshot(snapshotDir, chain);
   } catch (e) {
     await sealing.catch(() => {});
     throw e;
   }
-  const { ref, seal } = unsealedRef(
-    started.diffId,
-    chain,
-    entries.reduce((n, e) => n + e.size, 0),
-  );
+  const { ref, seal } = unsealedRef(started.diffId, chain, contentBytes(entries));
   const sealed = sealing.then(seal);
   // Awaited by the build before anything reads the descriptor; a failure is reported there.
   sealed.catch(() => {});

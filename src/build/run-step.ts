@@ -43,28 +43,25 @@ export interface RunStepOutput {
 
 const BUILD_ID_PREFIX = 'slipway-build-';
 
+const BUILD_ID = new RegExp(`^${BUILD_ID_PREFIX}(\\d+)-[0-9a-f]+$`);
+
 /** The PID of the process that started a RUN step's container, from the container's id. */
 export function buildContainerOwner(id: string): number | undefined {
-  const m = /^slipway-build-(\d+)-[0-9a-f]+$/.exec(id);
+  const m = BUILD_ID.exec(id);
   return m ? Number(m[1]) : undefined;
 }
 
 const reaped = new WeakSet<OciRuntime>();
-let reapedDefault = false;
+let defaultRuntime: OciRuntime | undefined;
 
 /**
  * Once per process and runtime: kill the RUN steps of this store's builds that were killed
  * (see OciRuntime.reapOrphans).
  */
-async function reapOrphanSteps(runtime: OciRuntime | undefined, store: Store): Promise<void> {
-  if (runtime === undefined) {
-    if (reapedDefault) return;
-    reapedDefault = true;
-    runtime = OciRuntime.resolve();
-  } else {
-    if (reaped.has(runtime)) return;
-    reaped.add(runtime);
-  }
+async function reapOrphanSteps(given: OciRuntime | undefined, store: Store): Promise<void> {
+  const runtime = given ?? (defaultRuntime ??= OciRuntime.resolve());
+  if (reaped.has(runtime)) return;
+  reaped.add(runtime);
   await runtime.reapOrphans(buildContainerOwner, { bundleUnder: `${store.paths.tmp}/` });
 }
 

@@ -117,13 +117,13 @@ export class RootResolver {
           continue;
         }
         // A copied-up directory is no new entry: its parent's mtime must not move.
-        const parent = under ? lstatSync(cur) : undefined;
+        const parentTimes = under ? lstatSync(cur) : undefined;
         mkdirSync(next, { mode: 0o755 });
-        if (under) {
+        if (under && parentTimes) {
           lchownSync(next, under.dir.uid, under.dir.gid);
           chmodSync(next, under.dir.mode & 0o7777);
           utimesSync(next, under.dir.atime, under.dir.mtime);
-          if (parent) utimesSync(cur, parent.atime, parent.mtime);
+          utimesSync(cur, parentTimes.atime, parentTimes.mtime);
         }
         this.onCreate(next);
         cur = next;

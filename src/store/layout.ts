@@ -90,7 +90,6 @@ export async function writeIndexText(paths: StorePaths, text: string): Promise<v
   await atomicWriteFile(paths.indexFile, text);
 }
 
-/** Create the directory skeleton; idempotent and safe when several processes initialize at once. */
 /**
  * Makes `dir` and its missing parents one mkdir at a time. Node's recursive mkdir never returns
  * where mkdir(2) answers ENOENT under a parent that exists (`--root /proc/x` hung), and its errors
@@ -112,6 +111,7 @@ async function makeRoot(dir: string, root = dir): Promise<void> {
   });
 }
 
+/** Create the directory skeleton; idempotent and safe when several processes initialize at once. */
 export async function initLayout(paths: StorePaths): Promise<void> {
   await makeRoot(paths.root);
   for (const d of [paths.blobsDir, paths.tmp, paths.snapshotsDir, paths.leases, paths.roots, paths.locks]) {
