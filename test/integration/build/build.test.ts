@@ -206,8 +206,10 @@ describe('slipway build', { skip: isRoot ? false : 'needs root for overlayfs and
     // dockerd 20.10 looks mount sources up by stage name only and tries to pull docker.io/library/0.
     // slipway took the 0 for stage 0, which then waited for itself; Node ran out of work and the
     // build "succeeded" with exit 0 and no image.
-    writeTree(ctx, { Dockerfile: 'FROM busybox\nRUN --mount=from=0,target=/x true\n' });
-    const r = slipway(root, ['build', '--no-cache', '-q', ctx]);
+    // A root of its own, holding no image: a local image ID starting with 0 would be taken for the
+    // "0" (as `docker image inspect 0` takes a unique ID prefix), and the shared root has dozens.
+    writeTree(ctx, { Dockerfile: 'FROM scratch\nRUN --mount=from=0,target=/x ["/x/true"]\n' });
+    const r = slipway(tempDir('mount-index-root'), ['build', '--no-cache', '-q', ctx]);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /^ERROR: Dockerfile:2:1: RUN --mount from=0: no stage or image named "0"/m);
   });
