@@ -59,7 +59,11 @@ let defaultRuntime: OciRuntime | undefined;
  * (see OciRuntime.reapOrphans).
  */
 async function reapOrphanSteps(given: OciRuntime | undefined, store: Store): Promise<void> {
-  const runtime = given ?? (defaultRuntime ??= OciRuntime.resolve());
+  let runtime = given;
+  if (runtime === undefined) {
+    defaultRuntime ??= OciRuntime.resolve();
+    runtime = defaultRuntime;
+  }
   if (reaped.has(runtime)) return;
   reaped.add(runtime);
   await runtime.reapOrphans(buildContainerOwner, { bundleUnder: `${store.paths.tmp}/` });
